@@ -1,0 +1,30 @@
+"""Database writes of the attempt workflow, run as local activities: each is one short
+transaction, and each is idempotent so a retry never doubles a side effect."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from models.payloads import CompletionReport, CompletionRequest, ReviewTaskChange, StatusChange
+from store import progress, records
+from store.db import SessionFactory, transaction
+
+
+class RecordActivities:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    @activity.defn
+    def record_change(self, change: StatusChange) -> None:
+        with transaction(self._sessions) as session:
+            records.record_change(session, change)
+
+    @activity.defn
+    def update_review_task(self, change: ReviewTaskChange) -> None:
+        with transaction(self._sessions) as session:
+            records.upsert_review_task(session, change)
+
+    @activity.defn
+    def complete_attempt(self, request: CompletionRequest) -> CompletionReport:
+        with transaction(self._sessions) as session:
+            return progress.complete_attempt(session, request)

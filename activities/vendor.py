@@ -1,0 +1,135 @@
+"""ProctorFree calls. Credentials and personal data are read and decrypted here, from the
+database, so they never travel through a workflow's input or history."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from activities import errors
+from models.payloads import AuditReport, SessionProgress, VendorCall, VendorSessionRef
+from proctorflow.crypto import SecretBox
+from proctorfree.interface import (
+    CredentialsRejected,
+    NewSession,
+    ProctorFreeBackend,
+    RateLimited,
+    RequestRejected,
+    VendorCredentials,
+    VendorError,
+    VendorSession,
+)
+from store import records
+from store.db import SessionFactory
+
+T = TypeVar("T")
+
+
+class VendorActivities:
+    def __init__(
+        self, backend: ProctorFreeBackend, sessions: SessionFactory, box: SecretBox, public_url: str
+    ) -> None:
+        self._backend = backend
+        self._sessions = sessions
+        self._box = box
+        self._public_url = public_url.rstrip("/")
+
+    @activity.defn
+    async def create_session(self, call: VendorCall) -> VendorSessionRef:
+        context, credentials = await self._context(call.attempt_id)
+        new = NewSession(
+            external_id=call.attempt_id,
+            exam_name=context.lesson_title,
+            learner_name=context.learner_name,
+            learner_email=context.learner_email,
+            method=context.method,
+            return_url=self._public_url + context.return_url_path,
+        )
+        session = await _vendor(self._backend.create_session(credentials, new))
+        return VendorSessionRef(
+            session_id=session.session_id,
+            setup_url=session.setup_url,
+            review_url=session.review_url,
+        )
+
+    @activity.defn
+    async def check_session_finished(self, call: VendorCall) -> SessionProgress:
+        """Fails with NOT_YET until the learner has finished: the retry policy is the poll."""
+        session = await self._get(call)
+        if session.status not in ("finished", "closed") or session.finished_at is None:
+            raise ApplicationError(
+                f"session {session.session_id} is {session.status}",
+                type=errors.NOT_YET,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        return SessionProgress(started=True, finished=True, capped=session.capped)
+
+    @activity.defn
+    async def check_audit(self, call: VendorCall) -> AuditReport:
+        """Fails with NOT_YET while ProctorFree is still auditing: the retry policy is the poll."""
+        session = await self._get(call)
+        if session.audit_status != "complete" or session.audit_outcome is None:
+            raise ApplicationError(
+                f"audit of {session.session_id} is {session.audit_status}",
+                type=errors.NOT_YET,
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        return AuditReport(outcome=session.audit_outcome)
+
+    @activity.defn
+    async def close_session(self, call: VendorCall) -> None:
+        _, credentials = await self._context(call.attempt_id)
+        await _vendor(self._backend.close_session(credentials, _session_id(call)))
+
+    async def _get(self, call: VendorCall) -> VendorSession:
+        _, credentials = await self._context(call.attempt_id)
+        return await _vendor(self._backend.get_session(credentials, _session_id(call)))
+
+    async def _context(self, attempt_id: str) -> tuple[records.VendorContext, VendorCredentials]:
+        def read() -> records.VendorContext:
+            with self._sessions() as session:
+                return records.vendor_context(session, attempt_id)
+
+        context = await asyncio.to_thread(read)
+        credentials = VendorCredentials(
+            api_key=self._box.open(context.sealed_api_key),
+            api_secret=self._box.open(context.sealed_api_secret),
+        )
+        return context, credentials
+
+
+def _session_id(call: VendorCall) -> str:
+    if call.session_id is None:
+        raise ApplicationError("no ProctorFree session yet", non_retryable=True)
+    return call.session_id
+
+
+async def _vendor(call: Awaitable[T]) -> T:
+    """Await a vendor call, turning its failures into what Temporal should do about them."""
+    try:
+        return await call
+    except CredentialsRejected as exc:
+        raise ApplicationError(
+            "ProctorFree refused the integration's API credentials: rotate them, then resume",
+            type=errors.CREDENTIALS_REJECTED,
+            non_retryable=True,
+        ) from exc
+    except RequestRejected as exc:
+        raise ApplicationError(
+            f"ProctorFree refused the request: {exc}",
+            type=errors.REQUEST_REJECTED,
+            non_retryable=True,
+        ) from exc
+    except RateLimited as exc:
+        raise ApplicationError(
+            "ProctorFree asked us to slow down",
+            type=errors.RATE_LIMITED,
+            next_retry_delay=timedelta(seconds=exc.retry_after),
+        ) from exc
+    except VendorError as exc:
+        raise ApplicationError(f"ProctorFree unavailable: {exc}", type=errors.VENDOR_UNAVAILABLE) from exc

@@ -1,0 +1,170 @@
+"""Plain pydantic payloads that cross workflow and activity boundaries.
+
+They hold ids, states and timings, never learner names, e-mails or vendor credentials: those
+are read from the database inside activities, so Temporal histories never carry them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from models.rules import AttemptPlan, Decision, Method
+from models.statuses import AttemptStatus, ReviewState
+
+
+class AttemptKey(BaseModel):
+    """Who, where and which try: one workflow per key."""
+
+    org_id: str
+    course_id: str
+    lesson_id: str
+    learner_id: str
+    attempt_number: int
+
+    @property
+    def attempt_id(self) -> str:
+        """Derived from the key, so every page load of the same attempt names the same one."""
+        parts = (
+            self.org_id,
+            self.course_id,
+            self.lesson_id,
+            self.learner_id,
+            str(self.attempt_number),
+        )
+        return str(uuid.uuid5(ATTEMPT_NAMESPACE, "\x1f".join(parts)))
+
+    @property
+    def workflow_id(self) -> str:
+        return workflow_id_for(self.attempt_id)
+
+
+ATTEMPT_NAMESPACE = uuid.UUID("6f1c2a8e-3b1d-4a7e-9c55-2f0b8d4e1a10")
+
+
+def workflow_id_for(attempt_id: str) -> str:
+    return f"attempt-{attempt_id}"
+
+
+class AttemptTimers(BaseModel):
+    session_poll_interval: timedelta = timedelta(minutes=5)
+    session_poll_max_interval: timedelta = timedelta(hours=1)
+    finish_window: timedelta = timedelta(hours=24)
+    exam_result_window: timedelta = timedelta(hours=24)
+    audit_poll_interval: timedelta = timedelta(hours=1)
+    audit_deadline: timedelta = timedelta(hours=28)
+
+
+class AttemptInput(BaseModel):
+    attempt_id: str
+    key: AttemptKey
+    integration_id: str
+    method: Method
+    required: bool
+    requires_validation: bool
+    timers: AttemptTimers = Field(default_factory=AttemptTimers)
+
+    @property
+    def plan(self) -> AttemptPlan:
+        return AttemptPlan(self.method, self.required, self.requires_validation)
+
+
+class ExamResult(BaseModel):
+    score: float | None = None
+    passed: bool
+
+
+class AuditReport(BaseModel):
+    outcome: str  # "clean" or "flagged"
+    escalated: bool = False  # no audit arrived before the deadline
+
+
+class DecisionRequest(BaseModel):
+    decision: str  # validated by the workflow, so a bad value is refused with a reason
+    reviewer: str = Field(min_length=1, max_length=200)
+
+
+class DecisionReply(BaseModel):
+    accepted: bool
+    decision: Decision
+    status: AttemptStatus
+    message: str
+
+
+# --- Activity payloads ----------------------------------------------------------------------
+
+
+class VendorSessionRef(BaseModel):
+    session_id: str
+    setup_url: str
+    review_url: str
+
+
+class VendorCall(BaseModel):
+    attempt_id: str
+    integration_id: str
+    session_id: str | None = None
+
+
+class SessionProgress(BaseModel):
+    started: bool
+    finished: bool
+    capped: bool = False
+
+
+class StatusChange(BaseModel):
+    attempt_id: str
+    seq: int  # the workflow's own counter: a retried write is recognised, never doubled
+    status: AttemptStatus | None = None
+    event: str
+    detail: dict = Field(default_factory=dict)
+    at: datetime
+    error_reason: str | None = None
+    vendor: VendorSessionRef | None = None
+
+
+class ReviewTaskChange(BaseModel):
+    attempt_id: str
+    state: ReviewState
+    at: datetime
+    flagged: bool = False
+    audit_outcome: str | None = None
+    decided_by: str | None = None
+
+
+class CompletionRequest(BaseModel):
+    attempt_id: str
+    key: AttemptKey
+    decision: Decision | None
+    exam: ExamResult | None
+    at: datetime
+
+
+class CompletionReport(BaseModel):
+    lesson_completed: bool
+    lesson_success: bool
+    course_completed: bool
+    course_reason: str
+    certificate_issued: bool
+
+
+# --- Query ----------------------------------------------------------------------------------
+
+
+class AttemptState(BaseModel):
+    attempt_id: str
+    status: AttemptStatus
+    review_state: ReviewState | None
+    vendor_session_id: str | None
+    started: bool
+    finished: bool
+    exam: ExamResult | None
+    audit: AuditReport | None
+    decision: Decision | None
+    decided_by: str | None
+    lesson_completed: bool
+    waiting_for: str
+    finished_at: datetime | None = None
+    audit_at: datetime | None = None

@@ -1,0 +1,73 @@
+"""The one home of the attempt state machine and the review task's states."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AttemptStatus(StrEnum):
+    CREATED = "created"  # stored; the workflow is starting
+    AWAITING_SETUP = "awaiting_setup"  # ProctorFree session exists; learner has not started
+    IN_PROGRESS = "in_progress"  # learner confirmed and started the proctored session
+    FINISHED = "finished"  # learner pressed FINISH (or practice hit its 20 minutes)
+    AWAITING_AUDIT = "awaiting_audit"  # full method: ProctorFree is auditing the recording
+    READY_FOR_REVIEW = "ready_for_review"  # a reviewer can pass or fail it
+    PASSED = "passed"
+    FAILED = "failed"
+    COMPLETED = "completed"  # every completion the rules call for has run
+    EXPIRED = "expired"  # never finished within the window; vendor session closed
+    ERROR = "error"  # parked: ProctorFree refused the credentials; resumable
+
+
+class ReviewState(StrEnum):
+    NOT_READY = "not_ready"
+    READY_FOR_REVIEW = "ready_for_review"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+S = AttemptStatus
+
+# What each status may move to. `error` is reachable from every open status, and an attempt
+# leaves `error` back to where it was when the credentials are fixed.
+_NEXT: dict[AttemptStatus, frozenset[AttemptStatus]] = {
+    S.CREATED: frozenset({S.AWAITING_SETUP, S.EXPIRED}),
+    S.AWAITING_SETUP: frozenset({S.IN_PROGRESS, S.FINISHED, S.EXPIRED}),
+    S.IN_PROGRESS: frozenset({S.FINISHED, S.EXPIRED}),
+    S.FINISHED: frozenset({S.AWAITING_AUDIT, S.READY_FOR_REVIEW, S.PASSED, S.FAILED, S.COMPLETED}),
+    S.AWAITING_AUDIT: frozenset({S.READY_FOR_REVIEW}),
+    S.READY_FOR_REVIEW: frozenset({S.PASSED, S.FAILED}),
+    S.PASSED: frozenset({S.COMPLETED}),
+    S.FAILED: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.ERROR: frozenset(),
+}
+
+TERMINAL: frozenset[AttemptStatus] = frozenset({S.COMPLETED, S.EXPIRED})
+DECIDED: frozenset[AttemptStatus] = frozenset({S.PASSED, S.FAILED, S.COMPLETED})
+# The learner is done with it: a retake may start while the review still runs.
+LEARNER_DONE: frozenset[AttemptStatus] = frozenset(
+    {S.FINISHED, S.AWAITING_AUDIT, S.READY_FOR_REVIEW, S.PASSED, S.FAILED, S.COMPLETED, S.EXPIRED}
+)
+
+
+def can_move(current: AttemptStatus, new: AttemptStatus, resumed_from: AttemptStatus | None = None) -> bool:
+    """Whether an attempt may go from `current` to `new`.
+
+    A completed (terminal) status never goes back. From `error` an attempt returns only to the
+    status it was parked from (`resumed_from`), or anything that status could move to.
+    """
+    if current == new:
+        return True
+    if current in TERMINAL:
+        return False
+    if new == S.ERROR:
+        return True
+    if current == S.ERROR:
+        return resumed_from is not None and (new == resumed_from or can_move(resumed_from, new))
+    return new in _NEXT[current]
+
+
+def is_open(status: AttemptStatus) -> bool:
+    return status not in TERMINAL

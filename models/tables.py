@@ -1,0 +1,177 @@
+"""Storage tables. Everything an LMS token reaches is scoped by `org_id`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC, hands back aware datetimes, on SQLite (no time zones) and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utc_field(**kwargs) -> Field:  # type: ignore[valid-type]
+    """A timestamp column."""
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Organisation(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    token_sha256: str = Field(primary_key=True)  # the token itself is never stored
+    org_id: str = Field(foreign_key="organisation.id", index=True)
+    label: str = ""
+    created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class Integration(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    org_id: str = Field(foreign_key="organisation.id", index=True)
+    name: str
+    api_key_encrypted: str
+    api_secret_encrypted: str
+    is_active: bool = True
+    created_at: datetime = utc_field(default_factory=utcnow)
+    updated_at: datetime = utc_field(default_factory=utcnow)
+
+
+class Course(SQLModel, table=True):
+    org_id: str = Field(foreign_key="organisation.id", primary_key=True)
+    id: str = Field(primary_key=True)
+    title: str
+    score_lesson_id: str | None = None
+    complete_on_failure: bool = False
+    certificate: bool = False
+    updated_at: datetime = utc_field(default_factory=utcnow)
+
+
+class Lesson(SQLModel, table=True):
+    org_id: str = Field(primary_key=True)
+    course_id: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    title: str
+    type: str
+    required: bool = True
+    allows_retakes: bool = False
+    position: int = 0
+    # Proctoring settings; `integration_id` None means not proctored.
+    integration_id: str | None = Field(default=None, foreign_key="integration.id")
+    instructions: str = ""
+    method: str | None = None
+    requires_validation: bool = False
+
+
+class Learner(SQLModel, table=True):
+    """Personal data lives here only: never in workflow payloads, logs or API replies."""
+
+    org_id: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    name: str
+    email: str
+
+
+class Attempt(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "course_id", "lesson_id", "learner_id", "attempt_number"),)
+    id: str = Field(primary_key=True)
+    org_id: str = Field(index=True)
+    course_id: str = Field(index=True)
+    lesson_id: str
+    learner_id: str = Field(index=True)
+    attempt_number: int
+    workflow_id: str
+    integration_id: str
+    method: str
+    required: bool
+    requires_validation: bool
+    status: str = Field(index=True)
+    parked_from: str | None = None  # the status an `error` attempt returns to on resume
+    error_reason: str | None = None
+    vendor_session_id: str | None = None
+    setup_url: str | None = None
+    review_url: str | None = None
+    last_seq: int = 0
+    created_at: datetime = utc_field(default_factory=utcnow)
+    updated_at: datetime = utc_field(default_factory=utcnow)
+
+
+class AttemptEvent(SQLModel, table=True):
+    """Append-only log of what happened to an attempt, in the workflow's order."""
+
+    __table_args__ = (UniqueConstraint("attempt_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: str = Field(index=True)
+    seq: int
+    at: datetime = utc_field()
+    event: str
+    status: str | None = None
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ReviewTask(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    org_id: str = Field(index=True)
+    attempt_id: str = Field(unique=True)
+    course_id: str = Field(index=True)
+    lesson_id: str
+    learner_id: str
+    method: str
+    type: str = "Proctoring Review"
+    state: str = Field(index=True)
+    flagged: bool = False  # the audit never arrived in time, or ProctorFree flagged it
+    audit_outcome: str | None = None
+    created_at: datetime = utc_field(default_factory=utcnow)
+    ready_at: datetime | None = utc_field(default=None)
+    completed_at: datetime | None = utc_field(default=None)  # "Task completed at"
+    decided_by: str | None = None
+
+
+class LessonProgress(SQLModel, table=True):
+    org_id: str = Field(primary_key=True)
+    course_id: str = Field(primary_key=True)
+    lesson_id: str = Field(primary_key=True)
+    learner_id: str = Field(primary_key=True)
+    completed_at: datetime | None = utc_field(default=None)
+    success: bool | None = None
+    score: float | None = None
+    proctoring_result: str | None = None  # passed / failed
+    attempt_id: str | None = None
+
+
+class CourseProgress(SQLModel, table=True):
+    org_id: str = Field(primary_key=True)
+    course_id: str = Field(primary_key=True)
+    learner_id: str = Field(primary_key=True)
+    completed_at: datetime | None = utc_field(default=None)
+    success: bool | None = None
+    score: float | None = None
+
+
+class Certificate(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "course_id", "learner_id"),)
+    id: str = Field(primary_key=True)
+    org_id: str
+    course_id: str
+    learner_id: str
+    issued_at: datetime = utc_field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""ProctorFlow's plumbing shared by every part: settings, crypto, the Temporal connection, CLI."""

@@ -1,0 +1,46 @@
+"""Settings from the environment (and `.env`), all prefixed `PROCTORFLOW_`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROCTORFLOW_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///.data/proctorflow.db"
+    # Unset in dev mode: `proctorflow dev` starts a Temporal dev server itself.
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = "proctorflow-attempts"
+
+    lms_token: str = "dev-lms-token"
+    # Fernet key for vendor credentials at rest; dev mode generates one under `.data/`.
+    secret_key: str | None = None
+    webhook_secret: str = "dev-webhook-secret"
+    webhook_tolerance: int = 300
+
+    proctorfree_url: str = "http://127.0.0.1:8100"
+    proctorfree_timeout: float = 10.0
+    public_url: str = "http://127.0.0.1:8000"
+
+    http_port: int = 8000
+    emulator_port: int = 8100
+
+    # The attempt's clocks, in seconds.
+    audit_poll_interval: int = Field(default=3600, ge=1)
+    audit_deadline: int = Field(default=28 * 3600, ge=1)
+    # Webhooks bring FINISH; polling the session, from every 5 minutes backing off to hourly,
+    # is the safety net when they are lost.
+    session_poll_interval: int = Field(default=300, ge=1)
+    session_poll_max_interval: int = Field(default=3600, ge=1)
+    finish_window: int = Field(default=24 * 3600, ge=60)
+    exam_result_window: int = Field(default=24 * 3600, ge=60)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,162 @@
+"""The ProctorFree HTTP client: the only place that knows ProctorFree's wire format.
+
+The format is modelled (ProctorFree's API is not public): HTTP Basic auth with api_key and
+api_secret, JSON bodies under /api/v1. When the real endpoints arrive from ProctorFree's
+onboarding documents, this file is the one to change.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+
+from proctorfree.interface import (
+    CredentialsRejected,
+    MalformedResponse,
+    NewSession,
+    RateLimited,
+    RequestRejected,
+    VendorCredentials,
+    VendorSession,
+    VendorUnavailable,
+)
+
+DEFAULT_RETRY_AFTER_SECONDS = 1.0
+MAX_VENDOR_MESSAGE_CHARS = 300
+
+
+class ProctorFreeClient:
+    """Implements `ProctorFreeBackend` over HTTP. Reuse one instance; close it with `aclose()`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "ProctorFlow"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ProctorFreeClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def verify_credentials(self, credentials: VendorCredentials) -> None:
+        await self._call("GET", "/api/v1/account", credentials)
+
+    async def create_session(self, credentials: VendorCredentials, new: NewSession) -> VendorSession:
+        body = {
+            "external_id": new.external_id,
+            "exam_name": new.exam_name,
+            "learner": {"name": new.learner_name, "email": new.learner_email},
+            "method": new.method,
+            "return_url": new.return_url,
+        }
+        data = await self._call("POST", "/api/v1/sessions", credentials, json=body)
+        return _to_vendor_session(data)
+
+    async def get_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession:
+        data = await self._call("GET", _session_path(session_id), credentials)
+        return _to_vendor_session(data)
+
+    async def close_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession:
+        data = await self._call("POST", _session_path(session_id) + "/close", credentials)
+        return _to_vendor_session(data)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        credentials: VendorCredentials,
+        json: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send one request and return its JSON body, or raise the matching VendorError."""
+        what = f"{method} {path}"
+        auth = httpx.BasicAuth(credentials.api_key, credentials.api_secret.get_secret_value())
+        # Messages name the call, never the request: httpx errors carry the Authorization header.
+        try:
+            response = await self._http.request(method, path, json=json, auth=auth)
+        except httpx.TimeoutException as exc:
+            raise VendorUnavailable(f"ProctorFree timed out on {what}") from exc
+        except httpx.DecodingError as exc:
+            raise MalformedResponse(f"ProctorFree sent an undecodable body on {what}") from exc
+        except httpx.HTTPError as exc:
+            raise VendorUnavailable(f"ProctorFree unreachable on {what} ({type(exc).__name__})") from exc
+        _raise_for_status(response, what, _secret_forms(credentials))
+        try:
+            return response.json()
+        except ValueError:
+            raise MalformedResponse(f"ProctorFree answered {what} with a non-JSON body") from None
+
+
+def _session_path(session_id: str) -> str:
+    # Quote the id so a stray "/" or "?" cannot point the call at another endpoint.
+    return "/api/v1/sessions/" + quote(session_id, safe="")
+
+
+def _to_vendor_session(data: Any) -> VendorSession:
+    """Map the wire JSON onto the interface model (today the fields coincide one to one)."""
+    try:
+        return VendorSession.model_validate(data)
+    except ValidationError as exc:
+        raise MalformedResponse(
+            f"ProctorFree session body does not validate ({exc.error_count()} errors)"
+        ) from None
+
+
+def _secret_forms(credentials: VendorCredentials) -> list[str]:
+    """The secret as sent: in clear, and inside the Basic auth token."""
+    secret = credentials.api_secret.get_secret_value()
+    token = base64.b64encode(f"{credentials.api_key}:{secret}".encode()).decode()
+    return [form for form in (token, secret) if form]
+
+
+def _raise_for_status(response: httpx.Response, what: str, secrets: list[str]) -> None:
+    status = response.status_code
+    if response.is_success:
+        return
+    message = _vendor_message(response, secrets)
+    if status in (401, 403):
+        raise CredentialsRejected(f"ProctorFree refused the API credentials ({status}): {message}")
+    if status == 429:
+        raise RateLimited(
+            f"ProctorFree rate-limited {what}: {message}",
+            retry_after=_retry_after(response),
+        )
+    if status >= 500:
+        raise VendorUnavailable(f"ProctorFree answered {status} on {what}: {message}")
+    # Other 4xx (and unexpected 1xx/3xx, which mean a misconfigured base URL): not retryable.
+    raise RequestRejected(f"ProctorFree rejected {what} ({status}): {message}")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_SECONDS)))
+    except ValueError:  # an HTTP-date or garbage: fall back rather than fail the retry
+        return DEFAULT_RETRY_AFTER_SECONDS
+
+
+def _vendor_message(response: httpx.Response, secrets: list[str]) -> str:
+    """The vendor's own error text, trimmed, with the secret scrubbed should it ever echo it."""
+    try:
+        body = response.json()
+        text = body.get("message") or body.get("error") or response.text
+    except (ValueError, AttributeError):
+        text = response.text
+    text = str(text).strip()
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text[:MAX_VENDOR_MESSAGE_CHARS] or response.reason_phrase

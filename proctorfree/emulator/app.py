@@ -1,0 +1,77 @@
+"""Builds one emulator app: its own state, routers, error handlers, webhooks and timers."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from proctorfree.emulator import api, control, pages
+from proctorfree.emulator.faults import Faults, InjectedFault, fault_response
+from proctorfree.emulator.notifier import Background, WebhookNotifier
+from proctorfree.emulator.state import PRACTICE_CAP, Clock, EmulatedSession, EmulatorState
+from proctorfree.interface import AuditOutcome
+
+
+def create_app(
+    webhook_url: str | None = None,
+    webhook_secret: str = "dev-webhook-secret",
+    audit_delay_seconds: float = 5.0,
+    clock: Clock | None = None,
+) -> FastAPI:
+    state = EmulatorState(Faults(audit_delay_seconds=audit_delay_seconds), clock=clock)
+    background = Background()
+    state.listeners.append(WebhookNotifier(webhook_url, webhook_secret, state, background).on_event)
+    state.listeners.append(partial(_schedule_timers, state, background))
+
+    app = FastAPI(
+        title="ProctorFree emulator",
+        description="A modelled stand-in for ProctorFree's API, learner pages and webhooks.",
+    )
+    app.state.emulator = state
+    app.include_router(api.router)
+    app.include_router(control.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(api.ApiError, _api_error)
+    app.add_exception_handler(InjectedFault, _injected_fault)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(pages.PageError, pages.render_page_error)
+    return app
+
+
+def _schedule_timers(
+    state: EmulatorState,
+    background: Background,
+    event_type: str,
+    session: EmulatedSession,
+    outcome: AuditOutcome | None,
+) -> None:
+    """Time-driven changes also happen unread, so their webhooks fire without anyone polling."""
+    if event_type == "session.started" and session.method == "practice":
+        background.spawn(_refresh_later(state, session.session_id, PRACTICE_CAP.total_seconds()))
+    elif event_type == "session.finished" and session.audit_status == "pending":
+        delay = state.knobs.audit_delay_seconds
+        background.spawn(_refresh_later(state, session.session_id, delay))
+
+
+async def _refresh_later(state: EmulatorState, session_id: str, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    state.find(session_id)  # reading applies whatever became due
+
+
+async def _api_error(request: Request, exc: api.ApiError) -> Response:
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+
+
+async def _injected_fault(request: Request, exc: InjectedFault) -> Response:
+    return await fault_response(exc.kind, request.app.state.emulator.knobs)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    return JSONResponse({"error": "invalid_request", "message": problems}, status_code=422)

@@ -1,0 +1,216 @@
+"""What the emulator remembers: sessions and their lifecycle, the knobs, the call statistics.
+
+All of it lives in memory and is only touched from the server's event loop, between awaits, so
+no locking is needed. Time-driven transitions (the practice cap, the audit delay) are applied
+lazily whenever a session is read, against an injectable clock, so tests need not sleep.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from proctorfree.emulator.faults import FaultPlan, Faults
+from proctorfree.interface import AuditOutcome, AuditStatus, Method, SessionStatus
+
+PRACTICE_CAP = timedelta(minutes=20)
+
+Clock = Callable[[], datetime]
+# (event type, session, audit outcome or None): how the webhooks and timers learn of changes.
+Listener = Callable[[str, "EmulatedSession", "AuditOutcome | None"], None]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TransitionError(Exception):
+    """The session is not in a state that allows this step."""
+
+
+@dataclass
+class EmulatedSession:
+    session_id: str
+    api_key: str
+    external_id: str
+    exam_name: str
+    learner_name: str
+    learner_email: str
+    method: Method
+    return_url: str
+    status: SessionStatus = "created"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    capped: bool = False
+    audit_status: AuditStatus = "not_applicable"
+    audit_outcome: AuditOutcome | None = None
+    checks_since_finish: int = 0
+
+
+@dataclass
+class SessionStats:
+    status_checks: int = 0
+    creates: int = 0
+    closes: int = 0
+
+
+@dataclass
+class Stats:
+    api_calls: Counter[str] = field(default_factory=Counter)
+    sessions: dict[str, SessionStats] = field(default_factory=dict)
+    webhooks_sent: int = 0
+    webhooks_failed: int = 0
+
+    def of(self, session_id: str) -> SessionStats:
+        return self.sessions.setdefault(session_id, SessionStats())
+
+    def as_json(self) -> dict:
+        return {
+            "api_calls": dict(self.api_calls),
+            "sessions": {sid: vars(s).copy() for sid, s in self.sessions.items()},
+            "webhooks_sent": self.webhooks_sent,
+            "webhooks_failed": self.webhooks_failed,
+        }
+
+
+class EmulatorState:
+    def __init__(self, faults: Faults, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or utc_now
+        self.fault_plan = FaultPlan(faults)
+        self.stats = Stats()
+        self.listeners: list[Listener] = []
+        self._sessions: dict[str, EmulatedSession] = {}
+        self._by_external_id: dict[tuple[str, str], str] = {}  # (api_key, external_id) -> id
+
+    @property
+    def knobs(self) -> Faults:
+        return self.fault_plan.faults
+
+    def reset(self) -> None:
+        self._sessions.clear()
+        self._by_external_id.clear()
+        self.stats = Stats()
+        self.fault_plan.reset()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def find(self, session_id: str, api_key: str | None = None) -> EmulatedSession | None:
+        """The session, brought up to date; None if unknown (or owned by another api_key)."""
+        session = self._sessions.get(session_id)
+        if session is None or (api_key is not None and session.api_key != api_key):
+            return None
+        self.refresh(session)
+        return session
+
+    def record_status_check(self, session: EmulatedSession) -> None:
+        """An API read: counts towards `audit_ready_after_checks` once the session finished."""
+        self.stats.of(session.session_id).status_checks += 1
+        if session.finished_at is not None:
+            session.checks_since_finish += 1
+        self.refresh(session)
+
+    def refresh(self, session: EmulatedSession) -> None:
+        self._apply_practice_cap(session)
+        self._apply_due_audit(session)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def create(
+        self,
+        api_key: str,
+        external_id: str,
+        exam_name: str,
+        learner_name: str,
+        learner_email: str,
+        method: Method,
+        return_url: str,
+    ) -> tuple[EmulatedSession, bool]:
+        """Open a session, or return the one already open for this external_id (created=False)."""
+        existing_id = self._by_external_id.get((api_key, external_id))
+        if existing_id is not None:
+            session = self._sessions[existing_id]
+            self.refresh(session)
+            return session, False
+        session = EmulatedSession(
+            session_id=f"pf_{uuid.uuid4().hex}",
+            api_key=api_key,
+            external_id=external_id,
+            exam_name=exam_name,
+            learner_name=learner_name,
+            learner_email=learner_email,
+            method=method,
+            return_url=return_url,
+            audit_status="pending" if method == "full" else "not_applicable",
+        )
+        self._sessions[session.session_id] = session
+        self._by_external_id[(api_key, external_id)] = session.session_id
+        return session, True
+
+    def start(self, session: EmulatedSession) -> None:
+        if session.status == "closed":
+            raise TransitionError("the session is closed")
+        if session.status != "created":
+            return  # starting twice (a reload of the start page) is harmless
+        session.status = "started"
+        session.started_at = self.clock()
+        self._emit("session.started", session)
+
+    def finish(self, session: EmulatedSession) -> None:
+        if session.status == "created":
+            raise TransitionError("the session has not started")
+        if session.status == "closed" and session.finished_at is None:
+            raise TransitionError("the session is closed")
+        if session.finished_at is not None:
+            return  # already finished: the FINISH confirmation pressed twice
+        self._mark_finished(session, at=self.clock())
+
+    def audit(self, session: EmulatedSession, outcome: AuditOutcome) -> None:
+        if session.method != "full":
+            raise TransitionError(f"a {session.method} session is not audited")
+        if session.finished_at is None:
+            raise TransitionError("the session has not finished")
+        self._complete_audit(session, outcome)
+
+    def close(self, session: EmulatedSession) -> None:
+        # Closing keeps started_at/finished_at: a finished session becomes finished-then-closed.
+        session.status = "closed"
+
+    # --- transitions ---------------------------------------------------------------------------
+
+    def _mark_finished(self, session: EmulatedSession, at: datetime, capped: bool = False) -> None:
+        session.status = "finished"
+        session.finished_at = at
+        session.capped = capped
+        session.checks_since_finish = 0
+        self._emit("session.finished", session)
+        self._apply_due_audit(session)  # a zero audit delay completes at once
+
+    def _apply_practice_cap(self, session: EmulatedSession) -> None:
+        if session.method != "practice" or session.status != "started":
+            return
+        assert session.started_at is not None
+        cap_at = session.started_at + PRACTICE_CAP
+        if self.clock() >= cap_at:
+            self._mark_finished(session, at=cap_at, capped=True)
+
+    def _apply_due_audit(self, session: EmulatedSession) -> None:
+        if session.audit_status != "pending" or session.finished_at is None:
+            return
+        knobs = self.knobs
+        delay_passed = self.clock() - session.finished_at >= timedelta(seconds=knobs.audit_delay_seconds)
+        checks_needed = knobs.audit_ready_after_checks
+        checked_enough = checks_needed is not None and session.checks_since_finish >= checks_needed
+        if delay_passed or checked_enough:
+            self._complete_audit(session, "clean")
+
+    def _complete_audit(self, session: EmulatedSession, outcome: AuditOutcome) -> None:
+        session.audit_status = "complete"
+        session.audit_outcome = outcome
+        self._emit("audit.completed", session, outcome)
+
+    def _emit(self, event_type: str, session: EmulatedSession, outcome: AuditOutcome | None = None) -> None:
+        for listener in self.listeners:
+            listener(event_type, session, outcome)

@@ -1,0 +1,1 @@
+"""Starting and messaging attempt workflows: what the web app (and scripts) call."""

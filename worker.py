@@ -1,0 +1,86 @@
+"""The ProctorFlow worker: runs attempt workflows and their activities.
+
+`proctorflow worker` (or `python worker.py`) runs it until SIGINT or SIGTERM, then finishes the
+activities in hand before it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.records import RecordActivities
+from activities.vendor import VendorActivities
+from proctorflow.crypto import SecretBox
+from proctorflow.settings import Settings, get_settings
+from proctorfree.client import ProctorFreeClient
+from proctorfree.interface import ProctorFreeBackend
+from store.db import SessionFactory, make_engine, session_factory
+from workflows.attempt import AttemptWorkflow
+
+log = logging.getLogger("proctorflow.worker")
+
+SHUTDOWN_GRACE = timedelta(seconds=20)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    backend: ProctorFreeBackend,
+    sessions: SessionFactory,
+    box: SecretBox,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    vendor = VendorActivities(backend, sessions, box, settings.public_url)
+    records = RecordActivities(sessions)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[AttemptWorkflow],
+        activities=[
+            vendor.create_session,
+            vendor.check_session_finished,
+            vendor.check_audit,
+            vendor.close_session,
+            records.record_change,
+            records.update_review_task,
+            records.complete_attempt,
+        ],
+        activity_executor=executor,
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
+    )
+
+
+async def run_worker(settings: Settings, box: SecretBox) -> None:
+    from proctorflow.temporal import connect
+
+    client = await connect(settings)
+    engine = make_engine(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        async with ProctorFreeClient(
+            settings.proctorfree_url, timeout=settings.proctorfree_timeout
+        ) as backend:
+            worker = build_worker(client, settings, backend, session_factory(engine), box, executor)
+            log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
+            async with worker:
+                await stop.wait()
+                log.info("stopping: finishing the activities in hand")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    from proctorflow.crypto import secret_box
+
+    logging.basicConfig(level=logging.INFO)
+    settings = get_settings()
+    asyncio.run(run_worker(settings, secret_box(settings)))

@@ -1,0 +1,501 @@
+"""One proctored attempt, from the learner opening the lesson to the certificate.
+
+The story follows ProctorFree's integration article: open a ProctorFree session; the learner
+sets up proctoring, takes the exam and presses FINISH; a required lesson gets a "Proctoring
+Review" task; the exam result completes the lesson when validation is off; full proctoring
+waits for ProctorFree's audit; a reviewer passes or fails; the lesson, then the course, then
+the certificate complete by the course's rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import errors
+    from activities.records import RecordActivities
+    from activities.vendor import VendorActivities
+    from models.payloads import (
+        AttemptInput,
+        AttemptState,
+        AuditReport,
+        CompletionReport,
+        CompletionRequest,
+        DecisionReply,
+        DecisionRequest,
+        ExamResult,
+        ReviewTaskChange,
+        SessionProgress,
+        StatusChange,
+        VendorCall,
+        VendorSessionRef,
+    )
+    from models.rules import Decision, decision_refusal, time_limit
+    from models.statuses import AttemptStatus, ReviewState
+
+S = AttemptStatus
+
+VENDOR_CALL_TIMEOUT = timedelta(seconds=30)
+VENDOR_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=list(errors.PARKING),
+)
+RECORD_TIMEOUT = timedelta(seconds=15)
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
+DECISION_REPLY_WAIT = timedelta(seconds=20)
+
+
+class Parked(Exception):
+    """ProctorFree refused us; the attempt waits in `error` until ops resume it."""
+
+
+@workflow.defn
+class AttemptWorkflow:
+    @workflow.init
+    def __init__(self, attempt: AttemptInput) -> None:
+        self._attempt = attempt
+        self._plan = attempt.plan
+        self._status = S.CREATED
+        self._seq = 0
+        self._session: VendorSessionRef | None = None
+        self._started = False
+        self._started_at: datetime | None = None
+        self._finished = False
+        self._finished_at: datetime | None = None
+        self._capped = False
+        self._exam: ExamResult | None = None
+        self._audit: AuditReport | None = None
+        self._audit_at: datetime | None = None
+        self._review_state: ReviewState | None = None
+        self._decision: Decision | None = None
+        self._decided_by: str | None = None
+        self._completion: CompletionReport | None = None
+        self._resume_requested = False
+        self._waiting_for = "a ProctorFree session to be created"
+
+    @workflow.run
+    async def run(self, attempt: AttemptInput) -> AttemptState:
+        plan = self._plan
+        opened_at = workflow.now()
+
+        # The learner opened the lesson: ProctorFree opens a proctored session for this attempt.
+        self._session = await self._vendor(VendorActivities.create_session)
+        await self._move(S.AWAITING_SETUP, "vendor_session_created", vendor=self._session)
+
+        # The learner sets up proctoring, starts, takes the exam and presses FINISH. One who never
+        # finishes must not leave the attempt open forever.
+        if not await self._learner_finishes(deadline=opened_at + attempt.timers.finish_window):
+            await self._vendor(VendorActivities.close_session)
+            await self._move(S.EXPIRED, "expired", detail={"reason": "never finished in the window"})
+            return self.state()
+        await self._move(S.FINISHED, "learner_finished", detail={"capped": self._capped})
+
+        # "Tasks are only created for lessons that are required (not optional)."
+        if plan.creates_review_task:
+            await self._set_review_state(plan.initial_review_state)
+
+        # Requires validation off: "automatically complete the lesson after receiving the
+        # exam results".
+        if plan.completes_on_exam_result and await self._exam_result_arrives():
+            await self._complete()
+
+        if plan.awaits_decision:
+            # Full proctoring: ProctorFree audits the recording, "usually within 24 hours".
+            if plan.awaits_audit and self._decision is None:
+                await self._move(S.AWAITING_AUDIT, "awaiting_audit")
+                await self._audit_lands()
+            if self._decision is None:
+                await self._move(S.READY_FOR_REVIEW, "ready_for_review")
+                self._waiting_for = "a reviewer to pass or fail the proctoring"
+                await workflow.wait_condition(lambda: self._decision is not None)
+            # "Passing or failing the proctoring session will also mark the task as completed."
+            decided = S.PASSED if self._decision == "pass" else S.FAILED
+            await self._move(decided, "decided", detail={"decision": self._decision, "by": self._decided_by})
+            if plan.creates_review_task:
+                await self._set_review_state(ReviewState(decided.value), decided_by=self._decided_by)
+            await self._complete()
+
+        await self._move(S.COMPLETED, "completed", detail=self._completion_detail())
+        self._waiting_for = "nothing: the attempt is complete"
+        return self.state()
+
+    # --- The steps ------------------------------------------------------------------------
+
+    async def _learner_finishes(self, deadline: datetime) -> bool:
+        """Wait for FINISH, from ProctorFree's webhook or, if webhooks are lost, by polling it.
+
+        A practice session is ended at its 20-minute limit. False when the window ran out.
+        """
+        self._waiting_for = "the learner to set up proctoring, take the exam and press FINISH"
+        timers = self._attempt.timers
+
+        def poll() -> workflow.ActivityHandle[Any]:
+            # Webhooks normally bring FINISH; the poll, backing off to hourly, is the safety net.
+            return self._start_poll(
+                VendorActivities.check_session_finished,
+                deadline,
+                timers.session_poll_interval,
+                timers.session_poll_max_interval,
+            )
+
+        result = await self._until(lambda: self._finished, poll, self._polled_finish, self._practice_limit)
+        await self._record_learner_start()
+        if result == "limit":
+            await self._vendor(VendorActivities.close_session)
+            self._finished, self._capped = True, True
+            self._finished_at = workflow.now()
+        return self._finished
+
+    async def _exam_result_arrives(self) -> bool:
+        self._waiting_for = "the exam result from the LMS"
+        try:
+            await workflow.wait_condition(
+                lambda: self._exam is not None or self._decision is not None,
+                timeout=self._attempt.timers.exam_result_window,
+            )
+        except TimeoutError:
+            await self._note("exam_result_missing", {"waited": str(self._attempt.timers.exam_result_window)})
+        return self._exam is not None
+
+    async def _audit_lands(self) -> None:
+        """Poll ProctorFree's audit infrequently, let its webhook end the wait at once, and
+        escalate an audit that never arrives: the task becomes reviewable, flagged."""
+        self._waiting_for = "the ProctorFree audit"
+        timers = self._attempt.timers
+        deadline = self._finished_at_or_now() + timers.audit_deadline
+
+        def poll() -> workflow.ActivityHandle[Any]:
+            return self._start_poll(VendorActivities.check_audit, deadline, timers.audit_poll_interval)
+
+        await self._until(lambda: self._audit is not None, poll, self.audit_completed)
+        if self._audit is None:
+            self._audit = AuditReport(outcome="missing", escalated=True)
+            self._audit_at = workflow.now()
+        flagged = self._audit.escalated or self._audit.outcome == "flagged"
+        await self._note("audit", {"outcome": self._audit.outcome, "escalated": self._audit.escalated})
+        if self._plan.creates_review_task:
+            await self._set_review_state(
+                ReviewState.READY_FOR_REVIEW, flagged=flagged, audit_outcome=self._audit.outcome
+            )
+
+    async def _complete(self) -> None:
+        """Lesson, then course when this was the last required lesson, then certificate."""
+        report = await workflow.execute_local_activity_method(
+            RecordActivities.complete_attempt,
+            CompletionRequest(
+                attempt_id=self._attempt.attempt_id,
+                key=self._attempt.key,
+                decision=self._decision,
+                exam=self._exam,
+                at=workflow.now(),
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        first = self._completion is None
+        self._completion = report
+        await self._note("lesson_completed" if first else "completion_confirmed", self._completion_detail())
+
+    # --- Messages -------------------------------------------------------------------------
+
+    @workflow.signal
+    def learner_started(self) -> None:
+        if not self._started:
+            self._started, self._started_at = True, workflow.now()
+
+    @workflow.signal
+    def learner_finished(self) -> None:
+        self.learner_started()
+        if not self._finished:
+            self._finished, self._finished_at = True, workflow.now()
+
+    @workflow.signal
+    async def exam_result(self, result: ExamResult) -> None:
+        if self._exam is None:
+            self._exam = result
+        elif result != self._exam:
+            await self._note("exam_result_ignored", {"reason": "a result was already received"})
+
+    @workflow.signal
+    def audit_completed(self, report: AuditReport) -> None:
+        if self._audit is None:
+            self._audit, self._audit_at = report, workflow.now()
+
+    @workflow.signal
+    def resume(self) -> None:
+        """Ops fixed the credentials: try the refused vendor call again."""
+        self._resume_requested = True
+
+    @workflow.update
+    async def decide(self, request: DecisionRequest) -> DecisionReply:
+        """A reviewer passes or fails the proctoring (the reviewer UI and the API use this).
+
+        The reply waits for the completion it causes, so it can say what happened."""
+        refusal = self._decision_refusal(request.decision)  # again: a concurrent one may have won
+        if refusal:
+            raise ApplicationError(refusal, type="DecisionRefused")
+        repeated = self._decision == request.decision
+        if not repeated:
+            self._decision, self._decided_by = request.decision, request.reviewer  # type: ignore[assignment]
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._completion is not None and self._status in (S.COMPLETED, S.ERROR),
+                timeout=DECISION_REPLY_WAIT,
+            )
+        return self._decision_reply(repeated)
+
+    @decide.validator
+    def _validate_decision(self, request: DecisionRequest) -> None:
+        refusal = self._decision_refusal(request.decision)
+        if refusal:
+            raise ApplicationError(refusal, type="DecisionRefused")
+
+    @workflow.signal
+    async def submit_decision(self, request: DecisionRequest) -> None:
+        """The same decision as a plain signal, for callers that cannot wait (Temporal Web)."""
+        refusal = self._decision_refusal(request.decision)
+        if refusal:
+            await self._note("decision_ignored", {"decision": request.decision, "reason": refusal})
+        elif self._decision is None:
+            self._decision, self._decided_by = request.decision, request.reviewer  # type: ignore[assignment]
+
+    @workflow.query
+    def state(self) -> AttemptState:
+        return AttemptState(
+            attempt_id=self._attempt.attempt_id,
+            status=self._status,
+            review_state=self._review_state,
+            vendor_session_id=self._session.session_id if self._session else None,
+            started=self._started,
+            finished=self._finished,
+            exam=self._exam,
+            audit=self._audit,
+            decision=self._decision,
+            decided_by=self._decided_by,
+            lesson_completed=self._completion is not None,
+            waiting_for=self._waiting_for,
+            finished_at=self._finished_at,
+            audit_at=self._audit_at,
+        )
+
+    # --- Helpers --------------------------------------------------------------------------
+
+    def _decision_refusal(self, decision: str) -> str | None:
+        if not self._plan.awaits_decision:
+            return "this attempt takes no decision: the lesson is optional and needs no validation"
+        ready = self._finished and (not self._plan.awaits_audit or self._audit is not None)
+        pending = None
+        if self._finished and not ready:
+            pending = "not ready: ProctorFree has not finished auditing the session (usually within 24 hours)"
+        elif not self._finished:
+            pending = "not ready: the learner has not finished the proctored session"
+        return decision_refusal(decision, ready, self._decision, pending)
+
+    def _decision_reply(self, repeated: bool) -> DecisionReply:
+        assert self._decision is not None
+        done = "passed" if self._decision == "pass" else "failed"
+        if repeated:
+            message = f"already {done}; nothing changed"
+        elif self._completion is None:
+            message = f"{done}; completion is in progress"
+        else:
+            message = f"{done}; " + self._describe_completion(self._completion)
+        return DecisionReply(
+            accepted=not repeated, decision=self._decision, status=self._status, message=message
+        )
+
+    @staticmethod
+    def _describe_completion(report: CompletionReport) -> str:
+        parts = ["lesson completed" + ("" if report.lesson_success else " as failed")]
+        parts.append(
+            "course completed"
+            if report.course_completed
+            else f"course not completed ({report.course_reason})"
+        )
+        if report.certificate_issued:
+            parts.append("certificate issued")
+        return ", ".join(parts)
+
+    def _completion_detail(self) -> dict[str, Any]:
+        return self._completion.model_dump() if self._completion else {}
+
+    async def _record_learner_start(self) -> None:
+        if self._started and self._status == S.AWAITING_SETUP:
+            await self._move(S.IN_PROGRESS, "learner_started")
+
+    def _polled_finish(self, progress: SessionProgress) -> None:
+        self.learner_finished()
+        self._capped = self._capped or progress.capped
+
+    def _practice_limit(self) -> datetime | None:
+        limit = time_limit(self._attempt.method)
+        if limit is None or self._started_at is None:
+            return None
+        return self._started_at + limit
+
+    def _finished_at_or_now(self) -> datetime:
+        return self._finished_at or workflow.now()
+
+    def _start_poll(
+        self, activity: Any, deadline: datetime, interval: timedelta, longest: timedelta | None = None
+    ) -> workflow.ActivityHandle[Any]:
+        """Temporal's infrequent polling: the activity fails until the vendor is ready and the
+        retry policy is the poll interval (growing to `longest`), so the history does not grow
+        with the polls."""
+        longest = max(longest or interval, interval)
+        remaining = max(deadline - workflow.now(), timedelta(seconds=1))
+        return workflow.start_activity_method(
+            activity,
+            self._vendor_call(),
+            start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+            schedule_to_close_timeout=remaining,
+            retry_policy=RetryPolicy(
+                initial_interval=interval,
+                backoff_coefficient=1.0 if longest == interval else 2.0,
+                maximum_interval=longest,
+                non_retryable_error_types=list(errors.PARKING),
+            ),
+        )
+
+    async def _until(self, done: Any, start_poll: Any, on_polled: Any, limit: Any = lambda: None) -> str:
+        """Wait until `done()`: a signal makes it true, or the poll activity finds the vendor
+        ready and `on_polled` records what it found.
+
+        Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed).
+        """
+        while not done():
+            poll = start_poll()
+            try:
+                outcome = await self._race(done, poll, limit)
+            finally:
+                await _cancel(poll)
+            if outcome != "polled":
+                return outcome
+            try:
+                on_polled(poll.result())
+            except ActivityError as failure:
+                if not _parks(failure):
+                    return "deadline"  # the retries ran out of time, whatever the last one saw
+                await self._park(_reason(failure))
+        return "done"
+
+    async def _race(self, done: Any, poll: workflow.ActivityHandle[Any], limit: Any) -> str:
+        while True:
+            await self._record_learner_start()
+            limit_at = limit()
+            timeout = None if limit_at is None else max(limit_at - workflow.now(), timedelta(0))
+            was_started = self._started
+            try:
+                await workflow.wait_condition(
+                    lambda was=was_started: done() or poll.done() or self._started != was,
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                return "limit"
+            if done():
+                return "done"
+            if poll.done():
+                return "polled"
+
+    async def _vendor(self, activity: Any) -> Any:
+        """A one-off vendor call; a refusal parks the attempt until ops resume it."""
+        while True:
+            try:
+                return await workflow.execute_activity_method(
+                    activity,
+                    self._vendor_call(),
+                    start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                    retry_policy=VENDOR_RETRY,
+                )
+            except ActivityError as failure:
+                await self._park(_reason(failure))
+
+    async def _park(self, reason: str) -> None:
+        parked_from, waiting_for = self._status, self._waiting_for
+        await self._move(S.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
+        self._waiting_for = f"ops to fix the integration and resume ({reason})"
+        self._resume_requested = False
+        await workflow.wait_condition(lambda: self._resume_requested)
+        await self._move(parked_from, "resumed")
+        self._waiting_for = waiting_for
+
+    def _vendor_call(self) -> VendorCall:
+        return VendorCall(
+            attempt_id=self._attempt.attempt_id,
+            integration_id=self._attempt.integration_id,
+            session_id=self._session.session_id if self._session else None,
+        )
+
+    async def _set_review_state(
+        self,
+        state: ReviewState,
+        flagged: bool = False,
+        audit_outcome: str | None = None,
+        decided_by: str | None = None,
+    ) -> None:
+        self._review_state = state
+        await workflow.execute_local_activity_method(
+            RecordActivities.update_review_task,
+            ReviewTaskChange(
+                attempt_id=self._attempt.attempt_id,
+                state=state,
+                at=workflow.now(),
+                flagged=flagged,
+                audit_outcome=audit_outcome,
+                decided_by=decided_by,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+
+    async def _move(self, status: AttemptStatus, event: str, **kwargs: Any) -> None:
+        await self._record(event, status=status, **kwargs)
+        self._status = status  # after the write: what a query shows, the database has
+
+    async def _note(self, event: str, detail: dict[str, Any]) -> None:
+        await self._record(event, detail=detail)
+
+    async def _record(self, event: str, **kwargs: Any) -> None:
+        self._seq += 1
+        await workflow.execute_local_activity_method(
+            RecordActivities.record_change,
+            StatusChange(
+                attempt_id=self._attempt.attempt_id,
+                seq=self._seq,
+                event=event,
+                at=workflow.now(),
+                **kwargs,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+
+
+async def _cancel(handle: workflow.ActivityHandle[Any]) -> None:
+    """Stop a poll that is no longer needed, and wait until Temporal has taken note."""
+    if handle.done():
+        return
+    handle.cancel()
+    with contextlib.suppress(ActivityError, asyncio.CancelledError):
+        await handle
+
+
+def _parks(failure: ActivityError) -> bool:
+    cause = failure.cause
+    return isinstance(cause, ApplicationError) and cause.type in errors.PARKING
+
+
+def _reason(failure: ActivityError) -> str:
+    cause = failure.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or failure)
