@@ -108,7 +108,9 @@ class Attempt(SQLModel, table=True):
     status: str = Field(index=True)
     parked_from: str | None = None  # the status an `error` attempt returns to on resume
     error_reason: str | None = None
-    vendor_session_id: str | None = None
+    vendor_session_id: str | None = Field(default=None, index=True)
+    exam_score: float | None = None
+    exam_passed: bool | None = None
     setup_url: str | None = None
     review_url: str | None = None
     last_seq: int = 0
@@ -175,3 +177,39 @@ class Certificate(SQLModel, table=True):
     course_id: str
     learner_id: str
     issued_at: datetime = utc_field(default_factory=utcnow)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Every vendor event id seen, so a replayed delivery is refused."""
+
+    event_id: str = Field(primary_key=True)
+    type: str
+    session_id: str
+    received_at: datetime = utc_field(default_factory=utcnow)
+
+
+class Reviewer(SQLModel, table=True):
+    """An LMS admin who reviews proctoring in the reviewer UI."""
+
+    id: str = Field(primary_key=True)
+    org_id: str = Field(foreign_key="organisation.id", index=True)
+    username: str = Field(unique=True)
+    password_hash: str
+    display_name: str = ""
+    created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class ResultChange(SQLModel, table=True):
+    """The audit trail of proctoring results changed after the fact, from course progress."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True)
+    course_id: str
+    lesson_id: str
+    learner_id: str = Field(index=True)
+    previous: str | None
+    new: str
+    reason: str
+    changed_by: str
+    reevaluated_course: bool = False
+    at: datetime = utc_field(default_factory=utcnow)

@@ -1,0 +1,192 @@
+"""Course progress as the LMS and reviewers read it, and proctoring results changed after
+the fact ("click on the lock icon ... update the proctoring column"), each change kept in an
+audit trail. Unlike the source product, a change can re-evaluate course completion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from models.rules import lesson_outcome
+from models.tables import Attempt, Certificate, CourseProgress, LessonProgress, ResultChange, utcnow
+from proctorflow.errors import Conflict
+from store import catalog
+from store.progress import evaluate_course
+
+
+@dataclass
+class LessonRow:
+    lesson_id: str
+    title: str
+    type: str
+    required: bool
+    proctored: bool
+    method: str | None
+    completed: bool
+    completed_at: str | None
+    success: bool | None
+    score: float | None
+    proctoring_result: str | None
+    latest_attempt_id: str | None
+    latest_attempt_status: str | None
+
+
+@dataclass
+class Progress:
+    course_id: str
+    learner_id: str
+    lessons: list[LessonRow]
+    course_completed: bool
+    course_completed_at: str | None
+    course_success: bool | None
+    course_score: float | None
+    certificate_id: str | None
+    changes: list[ResultChange] = field(default_factory=list)
+
+
+def read_progress(session: Session, org_id: str, course_id: str, learner_id: str) -> Progress:
+    catalog.get_course(session, org_id, course_id)
+    lessons = catalog.lessons_of(session, org_id, course_id)
+    rows = []
+    for lesson in lessons:
+        progress = session.get(LessonProgress, (org_id, course_id, lesson.id, learner_id))
+        attempt = latest_attempt(session, org_id, course_id, lesson.id, learner_id)
+        rows.append(
+            LessonRow(
+                lesson_id=lesson.id,
+                title=lesson.title,
+                type=lesson.type,
+                required=lesson.required,
+                proctored=lesson.integration_id is not None,
+                method=lesson.method,
+                completed=bool(progress and progress.completed_at),
+                completed_at=progress.completed_at.isoformat()
+                if progress and progress.completed_at
+                else None,
+                success=progress.success if progress else None,
+                score=progress.score if progress else None,
+                proctoring_result=progress.proctoring_result if progress else None,
+                latest_attempt_id=attempt.id if attempt else None,
+                latest_attempt_status=attempt.status if attempt else None,
+            )
+        )
+    course = session.get(CourseProgress, (org_id, course_id, learner_id))
+    certificate = session.exec(
+        select(Certificate).where(
+            Certificate.org_id == org_id,
+            Certificate.course_id == course_id,
+            Certificate.learner_id == learner_id,
+        )
+    ).first()
+    changes = session.exec(
+        select(ResultChange)
+        .where(
+            ResultChange.org_id == org_id,
+            ResultChange.course_id == course_id,
+            ResultChange.learner_id == learner_id,
+        )
+        .order_by(ResultChange.at.desc())  # type: ignore[attr-defined]
+    ).all()
+    return Progress(
+        course_id=course_id,
+        learner_id=learner_id,
+        lessons=rows,
+        course_completed=bool(course and course.completed_at),
+        course_completed_at=course.completed_at.isoformat() if course and course.completed_at else None,
+        course_success=course.success if course else None,
+        course_score=course.score if course else None,
+        certificate_id=certificate.id if certificate else None,
+        changes=list(changes),
+    )
+
+
+def latest_attempt(
+    session: Session, org_id: str, course_id: str, lesson_id: str, learner_id: str
+) -> Attempt | None:
+    return session.exec(
+        select(Attempt)
+        .where(
+            Attempt.org_id == org_id,
+            Attempt.course_id == course_id,
+            Attempt.lesson_id == lesson_id,
+            Attempt.learner_id == learner_id,
+        )
+        .order_by(Attempt.attempt_number.desc())  # type: ignore[attr-defined]
+    ).first()
+
+
+@dataclass
+class ChangeOutcome:
+    previous: str | None
+    new: str
+    course_reevaluated: bool
+    course_completed: bool
+    message: str
+
+
+def change_result(
+    session: Session,
+    org_id: str,
+    course_id: str,
+    lesson_id: str,
+    learner_id: str,
+    new_result: str,
+    reason: str,
+    changed_by: str,
+    reevaluate_course: bool,
+) -> ChangeOutcome:
+    """Change a completed lesson's proctoring result; with `reevaluate_course`, recompute the
+    lesson's success and let the course complete (and certify) if it now should. A completed
+    course is never un-completed: its success and score are updated and the reply says so."""
+    catalog.get_lesson(session, org_id, course_id, lesson_id)
+    progress = session.get(LessonProgress, (org_id, course_id, lesson_id, learner_id))
+    if progress is None or progress.completed_at is None:
+        raise Conflict(
+            f"lesson {lesson_id} is not complete for learner {learner_id}: decide its review task instead"
+        )
+    previous = progress.proctoring_result
+    progress.proctoring_result = new_result
+    now = utcnow()
+    message = f"proctoring result changed from {previous or 'none'} to {new_result}"
+    course_completed = False
+    if reevaluate_course:
+        attempt = session.get(Attempt, progress.attempt_id) if progress.attempt_id else None
+        outcome = lesson_outcome(
+            "pass" if new_result == "passed" else "fail",
+            attempt.exam_passed if attempt else None,
+            progress.score,
+        )
+        progress.success = outcome.success
+        session.add(progress)
+        session.flush()
+        course_before = session.get(CourseProgress, (org_id, course_id, learner_id))
+        was_complete = bool(course_before and course_before.completed_at)
+        course, issued = evaluate_course(session, org_id, course_id, learner_id, lesson_id, now)
+        course_completed = course.complete or was_complete
+        if was_complete and course_before is not None:
+            course_before.success, course_before.score = course.success, course.score
+            session.add(course_before)
+            message += f"; course stays complete, success now {course.success}"
+        elif course.complete:
+            message += "; course completed" + ("; certificate issued" if issued else "")
+        else:
+            message += f"; course not completed ({course.reason})"
+    else:
+        session.add(progress)
+        message += "; course completion, success and score left as they were"
+    session.add(
+        ResultChange(
+            org_id=org_id,
+            course_id=course_id,
+            lesson_id=lesson_id,
+            learner_id=learner_id,
+            previous=previous,
+            new=new_result,
+            reason=reason,
+            changed_by=changed_by,
+            reevaluated_course=reevaluate_course,
+            at=now,
+        )
+    )
+    return ChangeOutcome(previous, new_result, reevaluate_course, course_completed, message)

@@ -1,0 +1,58 @@
+"""The web app factory: the LMS API, the reviewer UI and the learner demo page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from proctorflow.crypto import secret_box
+from proctorflow.settings import Settings, get_settings
+from proctorflow.temporal import connect
+from proctorfree.client import ProctorFreeClient
+from store.db import make_engine, session_factory
+from web import errors
+from web.services import Services
+
+
+def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        client = temporal or await connect(settings)
+        async with ProctorFreeClient(
+            settings.proctorfree_url, timeout=settings.proctorfree_timeout
+        ) as vendor:
+            app.state.services = Services(
+                settings, session_factory(engine), client, secret_box(settings), vendor
+            )
+            yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="ProctorFlow",
+        version="1.0",
+        description="Proctored exams for an LMS through ProctorFree, one durable Temporal workflow per attempt.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from web.api import router as api_router
+    from web.learn import router as learn_router
+    from web.review import router as review_router
+
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(review_router, prefix="/review")
+    app.include_router(learn_router, prefix="/learn")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
