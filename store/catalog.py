@@ -27,6 +27,15 @@ def ensure_organisation(session: Session, org_id: str, name: str) -> Organisatio
     return org
 
 
+DEFAULT_ORG = "default"
+
+
+def ensure_default_organisation(session: Session, lms_token: str) -> None:
+    """PROCTORFLOW_LMS_TOKEN is the token of the default organisation."""
+    ensure_organisation(session, DEFAULT_ORG, "Default organisation")
+    grant_token(session, DEFAULT_ORG, lms_token, label="PROCTORFLOW_LMS_TOKEN")
+
+
 def grant_token(session: Session, org_id: str, token: str, label: str = "") -> None:
     digest = token_digest(token)
     if session.get(ApiToken, digest) is None:

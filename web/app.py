@@ -12,7 +12,8 @@ from proctorflow.crypto import secret_box
 from proctorflow.settings import Settings, get_settings
 from proctorflow.temporal import connect
 from proctorfree.client import ProctorFreeClient
-from store.db import make_engine, session_factory
+from store import catalog
+from store.db import make_engine, session_factory, transaction
 from web import errors
 from web.services import Services
 
@@ -23,6 +24,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        sessions = session_factory(engine)
+        with transaction(sessions) as session:
+            catalog.ensure_default_organisation(session, settings.lms_token)
         client = temporal or await connect(settings)
         async with ProctorFreeClient(
             settings.proctorfree_url, timeout=settings.proctorfree_timeout
@@ -36,7 +40,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app = FastAPI(
         title="ProctorFlow",
         version="1.0",
-        description="Proctored exams for an LMS through ProctorFree, one durable Temporal workflow per attempt.",
+        description="Proctored exams for an LMS through ProctorFree, a Temporal workflow per attempt.",
         lifespan=lifespan,
     )
     errors.install(app)
