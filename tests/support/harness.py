@@ -4,6 +4,7 @@ HTTP, and a worker on a real Temporal server (time-skipping or dev server)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from tests.support.servers import free_port, serve_in_thread
 from worker import build_worker
 from workflows.attempt import AttemptWorkflow
 
+HISTORIES = Path(__file__).parent.parent / "workflows" / "histories"
 API_KEY = "pf-key-test"
 API_SECRET = "pf-secret-test-9f8e7d"
 LEARNER_EMAIL = "ada.lovelace@example.org"
@@ -177,11 +179,15 @@ class Harness:
         from models.payloads import ExamResult
 
         session_id = await self.session_id(handle)
+        # Each step waits for the workflow to take it in, so histories come out the same each run.
         await self.emulator("start", session_id)
         await handle.signal(AttemptWorkflow.learner_started)
+        await self.wait_for(handle, lambda s: s.status == "in_progress")
         await handle.signal(AttemptWorkflow.exam_result, ExamResult(score=score, passed=passed))
+        await self.wait_for(handle, lambda s: s.exam is not None)
         await self.emulator("finish", session_id)
         await handle.signal(AttemptWorkflow.learner_finished)
+        await self.wait_for(handle, lambda s: s.finished)
         return session_id
 
     async def emulator(self, action: str, session_id: str, **body: Any) -> dict:
@@ -191,6 +197,15 @@ class Harness:
 
     async def set_faults(self, **knobs: Any) -> None:
         (await self.http.put("/emulator/faults", json=knobs)).raise_for_status()
+
+    async def history_json(self, handle: WorkflowHandle) -> str:
+        return (await handle.fetch_history()).to_json()
+
+    async def save_history(self, handle: WorkflowHandle, name: str) -> None:
+        """Keep this run's history for the replay test, when asked to (see tests/workflows/histories)."""
+        if os.environ.get("PROCTORFLOW_RECORD_HISTORIES") == "1":
+            HISTORIES.mkdir(parents=True, exist_ok=True)
+            (HISTORIES / f"{name}.json").write_text(await self.history_json(handle))
 
     async def stats(self) -> dict:
         return (await self.http.get("/emulator/stats")).json()
@@ -239,7 +254,9 @@ FAST_TIMERS = dict(
 
 
 @asynccontextmanager
-async def running_harness(client: Client, tmp_path: Path, **timers: int) -> AsyncIterator[Harness]:
+async def running_harness(
+    client: Client, tmp_path: Path, vendor_timeout: float = 5.0, **timers: int
+) -> AsyncIterator[Harness]:
     """The emulator, a migrated database and a worker on its own task queue, for one test."""
     database_url = f"sqlite:///{tmp_path / 'proctorflow.db'}"
     await asyncio.to_thread(upgrade, database_url)
@@ -257,7 +274,7 @@ async def running_harness(client: Client, tmp_path: Path, **timers: int) -> Asyn
         box = SecretBox(Fernet.generate_key().decode())
         harness = Harness(client, settings, emulator_url, box, engine)
         with ThreadPoolExecutor(max_workers=8) as executor:
-            async with ProctorFreeClient(emulator_url, timeout=5) as backend:
+            async with ProctorFreeClient(emulator_url, timeout=vendor_timeout) as backend:
                 worker = build_worker(client, settings, backend, harness.sessions, box, executor)
                 async with worker:
                     try:

@@ -224,19 +224,26 @@ async def test_the_same_decision_twice_is_harmless_and_a_different_one_is_refuse
         await h.learner_takes_exam(handle)
         await h.wait_for(handle, lambda s: s.status == "ready_for_review")
         # Two reviewers (or one double click) at once, and a third who disagrees.
-        first, again, other = await asyncio.gather(
+        replies = await asyncio.gather(
             decide(handle, "pass"),
             decide(handle, "pass", "sam@lms"),
             decide(handle, "fail"),
             return_exceptions=True,
         )
-        assert first.accepted and first.message.startswith("passed; lesson completed")
-        assert not again.accepted and again.message == "already passed; nothing changed"
-        assert isinstance(other, WorkflowUpdateFailedError) and "course progress" in str(other.cause)
-        await handle.result()
+        winner = (await handle.result())["decision"]
+        done = "passed" if winner == "pass" else "failed"
+        accepted = [r for r in replies if not isinstance(r, BaseException) and r.accepted]
+        repeated = [r for r in replies if not isinstance(r, BaseException) and not r.accepted]
+        refused = [r for r in replies if isinstance(r, WorkflowUpdateFailedError)]
+        assert len(accepted) == 1 and accepted[0].message.startswith(f"{done}; lesson completed")
+        assert all(r.message == f"already {done}; nothing changed" for r in repeated)
+        assert all("course progress" in str(r.cause) for r in refused)
+        assert (
+            len(refused) == (1 if winner == "pass" else 2)
+            and len(accepted) + len(repeated) + len(refused) == 3
+        )
         assert h.events(handle).count("decided") == 1
-        assert h.task(handle).decided_by == "rita@lms"
-        assert h.certificates() == 1
+        assert h.certificates() == int(winner == "pass")
 
 
 async def test_a_decision_sent_as_a_signal_works_and_a_refused_one_is_logged_not_fatal(
@@ -276,6 +283,7 @@ async def test_start_finish_and_exam_result_arrive_in_any_order_and_twice(time_s
         await h.wait_for(handle, lambda s: s.status == "ready_for_review")
         await decide(handle, "pass")
         await handle.result()
+        await h.save_history(handle, "signals_out_of_order")
         events = h.events(handle)
         assert events.count("learner_finished") == 1 and events.count("lesson_completed") == 1
         assert events.count("exam_result_ignored") == 1
@@ -343,6 +351,7 @@ async def test_practice_sessions_end_at_20_minutes(time_skipping, tmp_path):
         stats = await h.stats()
         assert stats["sessions"][session_id]["closes"] == 1, "the vendor session was closed at the cap"
         result = await handle.result()
+        await h.save_history(handle, "practice_capped")
         assert result["status"] == "completed"
 
 
@@ -355,6 +364,7 @@ async def test_an_attempt_never_finished_expires_and_its_vendor_session_is_close
         await handle.signal(AttemptWorkflow.learner_started)
         await time_skipping.sleep(timedelta(hours=24, minutes=1))
         result = await handle.result()
+        await h.save_history(handle, "expired")
         assert result["status"] == "expired"
         assert h.attempt(handle).status == "expired"
         assert h.task(handle) is None and h.lesson_progress("exam") is None
@@ -373,6 +383,8 @@ async def test_an_audit_that_never_arrives_is_escalated_not_waited_on_forever(ti
         task = h.task(handle)
         assert task.state == "ready_for_review" and task.flagged and task.audit_outcome == "missing"
         assert (await decide(handle, "pass")).accepted
+        await handle.result()
+        await h.save_history(handle, "audit_escalated")
 
 
 async def test_the_audit_webhook_ends_the_wait_at_once(time_skipping, tmp_path):

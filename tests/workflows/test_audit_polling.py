@@ -1,0 +1,65 @@
+"""Full proctoring's audit wait: Temporal's infrequent polling keeps the vendor calls few and
+the history the same length however long ProctorFree takes ("usually within 24 hours")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models.api import LessonIn
+from models.payloads import DecisionRequest
+from tests.support.harness import running_harness
+from workflows.attempt import AttemptWorkflow
+
+EXAM = LessonIn(id="exam", title="Final exam", type="quiz", required=True)
+
+
+def non_task_events(events) -> int:
+    """Events other than workflow-task bookkeeping, whose count depends on how the server
+    batches signals and queries: activities, markers, signals, timers."""
+    return sum(1 for e in events if not e.WhichOneof("attributes").startswith("workflow_task_"))
+
+
+async def run_full_attempt_with_audit_after(env, tmp_path, hours: int) -> tuple[int, list, timedelta]:
+    """Returns (vendor polls, history length when the task turned ready, audit wait in workflow time)."""
+    async with running_harness(env.client, tmp_path) as h:
+        h.seed([EXAM], {"exam": ("full", True)})
+        handle = await h.open("exam")
+        session_id = await h.session_id(handle)
+        # Hourly polls, the first at once: the audit is there on check number hours + 1.
+        await h.set_faults(audit_ready_after_checks=hours + 1)
+        await h.learner_takes_exam(handle)
+        await h.wait_for(handle, lambda s: s.status == "awaiting_audit")
+        await env.sleep(timedelta(hours=hours + 2))
+        state = await h.wait_for(handle, lambda s: s.status == "ready_for_review")
+        polls = (await h.stats())["sessions"][session_id]["status_checks"]
+        events_when_audited = (await handle.fetch_history()).events
+        await handle.execute_update(AttemptWorkflow.decide, DecisionRequest(decision="pass", reviewer="rita"))
+        await handle.result()
+        await h.save_history(handle, f"full_audit_after_{hours}h")
+        assert state.audit_at and state.finished_at
+        return polls, events_when_audited, state.audit_at - state.finished_at
+
+
+@pytest.mark.parametrize("hours", [1, 23])
+async def test_full_method_audit_polls_stay_few_over_23_hours(time_skipping, tmp_path, hours):
+    polls, events, waited = await run_full_attempt_with_audit_after(time_skipping, tmp_path, hours)
+    print(
+        f"\naudit after {hours}h: {polls} vendor polls, {len(events)} history events "
+        f"({non_task_events(events)} besides workflow tasks), waited {waited}"
+    )
+    assert waited >= timedelta(hours=hours - 1), "the audit landed in workflow time, not at once"
+    assert polls <= 30, "at most 30 polls for a 23-hour audit"
+    assert polls <= hours + 2
+
+
+async def test_history_length_is_the_same_for_a_1_hour_and_a_23_hour_audit(time_skipping, tmp_path):
+    _, one_hour, _ = await run_full_attempt_with_audit_after(time_skipping, tmp_path / "1h", 1)
+    _, day, _ = await run_full_attempt_with_audit_after(time_skipping, tmp_path / "23h", 23)
+    print(
+        f"\nhistory events: 1-hour audit {len(one_hour)} ({non_task_events(one_hour)} besides "
+        f"workflow tasks), 23-hour audit {len(day)} ({non_task_events(day)})"
+    )
+    assert non_task_events(one_hour) == non_task_events(day)
+    assert abs(len(one_hour) - len(day)) <= 9, "only workflow-task batching may differ"

@@ -1,0 +1,41 @@
+"""Replay every recorded history against today's workflow code: a change that would break
+running attempts fails here. Change running logic behind `workflow.patched`.
+
+To record histories anew (after a deliberate, patched change), run:
+    PROCTORFLOW_RECORD_HISTORIES=1 make test PYTEST_ARGS="tests/workflows"
+and commit the JSON files under tests/workflows/histories/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from proctorflow.temporal import DATA_CONVERTER
+from workflows.attempt import AttemptWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_are_recorded_for_the_main_paths():
+    names = {path.stem for path in HISTORIES}
+    for path in (
+        "record_only_passed",
+        "full_audit_after_23h",
+        "expired",
+        "audit_escalated",
+        "practice_capped",
+        "credentials_rejected_then_resumed",
+    ):
+        assert path in names, f"no recorded history for {path}"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_recorded_history_replays_without_nondeterminism(path: Path):
+    history = WorkflowHistory.from_json(f"attempt-{path.stem}", path.read_text())
+    replayer = Replayer(workflows=[AttemptWorkflow], data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
