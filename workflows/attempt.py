@@ -9,17 +9,17 @@ the certificate complete by the course's rules.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
+
+from workflows.bookkeeping import RECORD_RETRY, RECORD_TIMEOUT
+from workflows.vendor_waits import VendorWaits
 
 with workflow.unsafe.imports_passed_through():
-    from activities import errors
     from activities.records import RecordActivities
     from activities.vendor import VendorActivities
     from models.payloads import (
@@ -31,10 +31,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionReply,
         DecisionRequest,
         ExamResult,
-        ReviewTaskChange,
         SessionProgress,
-        StatusChange,
-        VendorCall,
         VendorSessionRef,
     )
     from models.rules import Decision, decision_refusal, time_limit
@@ -42,26 +39,11 @@ with workflow.unsafe.imports_passed_through():
 
 S = AttemptStatus
 
-VENDOR_CALL_TIMEOUT = timedelta(seconds=30)
-VENDOR_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=list(errors.PARKING),
-)
-RECORD_TIMEOUT = timedelta(seconds=15)
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
-)
 DECISION_REPLY_WAIT = timedelta(seconds=20)
 
 
-class Parked(Exception):
-    """ProctorFree refused us; the attempt waits in `error` until ops resume it."""
-
-
 @workflow.defn
-class AttemptWorkflow:
+class AttemptWorkflow(VendorWaits):
     @workflow.init
     def __init__(self, attempt: AttemptInput) -> None:
         self._attempt = attempt
@@ -330,6 +312,9 @@ class AttemptWorkflow:
     def _completion_detail(self) -> dict[str, Any]:
         return self._completion.model_dump() if self._completion else {}
 
+    async def _on_wake(self) -> None:
+        await self._record_learner_start()
+
     async def _record_learner_start(self) -> None:
         if self._started and self._status == S.AWAITING_SETUP:
             await self._move(S.IN_PROGRESS, "learner_started")
@@ -346,156 +331,3 @@ class AttemptWorkflow:
 
     def _finished_at_or_now(self) -> datetime:
         return self._finished_at or workflow.now()
-
-    def _start_poll(
-        self, activity: Any, deadline: datetime, interval: timedelta, longest: timedelta | None = None
-    ) -> workflow.ActivityHandle[Any]:
-        """Temporal's infrequent polling: the activity fails until the vendor is ready and the
-        retry policy is the poll interval (growing to `longest`), so the history does not grow
-        with the polls."""
-        longest = max(longest or interval, interval)
-        remaining = max(deadline - workflow.now(), timedelta(seconds=1))
-        return workflow.start_activity_method(
-            activity,
-            self._vendor_call(),
-            start_to_close_timeout=VENDOR_CALL_TIMEOUT,
-            schedule_to_close_timeout=remaining,
-            retry_policy=RetryPolicy(
-                initial_interval=interval,
-                backoff_coefficient=1.0 if longest == interval else 2.0,
-                maximum_interval=longest,
-                non_retryable_error_types=list(errors.PARKING),
-            ),
-        )
-
-    async def _until(self, done: Any, start_poll: Any, on_polled: Any, limit: Any = lambda: None) -> str:
-        """Wait until `done()`: a signal makes it true, or the poll activity finds the vendor
-        ready and `on_polled` records what it found.
-
-        Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed).
-        """
-        while not done():
-            poll = start_poll()
-            try:
-                outcome = await self._race(done, poll, limit)
-            finally:
-                await _cancel(poll)
-            if outcome != "polled":
-                return outcome
-            try:
-                on_polled(poll.result())
-            except ActivityError as failure:
-                if not _parks(failure):
-                    return "deadline"  # the retries ran out of time, whatever the last one saw
-                await self._park(_reason(failure))
-        return "done"
-
-    async def _race(self, done: Any, poll: workflow.ActivityHandle[Any], limit: Any) -> str:
-        while True:
-            await self._record_learner_start()
-            limit_at = limit()
-            timeout = None if limit_at is None else max(limit_at - workflow.now(), timedelta(0))
-            was_started = self._started
-            try:
-                await workflow.wait_condition(
-                    lambda was=was_started: done() or poll.done() or self._started != was,
-                    timeout=timeout,
-                )
-            except TimeoutError:
-                return "limit"
-            if done():
-                return "done"
-            if poll.done():
-                return "polled"
-
-    async def _vendor(self, activity: Any) -> Any:
-        """A one-off vendor call; a refusal parks the attempt until ops resume it."""
-        while True:
-            try:
-                return await workflow.execute_activity_method(
-                    activity,
-                    self._vendor_call(),
-                    start_to_close_timeout=VENDOR_CALL_TIMEOUT,
-                    retry_policy=VENDOR_RETRY,
-                )
-            except ActivityError as failure:
-                await self._park(_reason(failure))
-
-    async def _park(self, reason: str) -> None:
-        parked_from, waiting_for = self._status, self._waiting_for
-        await self._move(S.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
-        self._waiting_for = f"ops to fix the integration and resume ({reason})"
-        self._resume_requested = False
-        await workflow.wait_condition(lambda: self._resume_requested)
-        await self._move(parked_from, "resumed")
-        self._waiting_for = waiting_for
-
-    def _vendor_call(self) -> VendorCall:
-        return VendorCall(
-            attempt_id=self._attempt.attempt_id,
-            integration_id=self._attempt.integration_id,
-            session_id=self._session.session_id if self._session else None,
-        )
-
-    async def _set_review_state(
-        self,
-        state: ReviewState,
-        flagged: bool = False,
-        audit_outcome: str | None = None,
-        decided_by: str | None = None,
-    ) -> None:
-        self._review_state = state
-        await workflow.execute_local_activity_method(
-            RecordActivities.update_review_task,
-            ReviewTaskChange(
-                attempt_id=self._attempt.attempt_id,
-                state=state,
-                at=workflow.now(),
-                flagged=flagged,
-                audit_outcome=audit_outcome,
-                decided_by=decided_by,
-            ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
-
-    async def _move(self, status: AttemptStatus, event: str, **kwargs: Any) -> None:
-        await self._record(event, status=status, **kwargs)
-        self._status = status  # after the write: what a query shows, the database has
-
-    async def _note(self, event: str, detail: dict[str, Any]) -> None:
-        await self._record(event, detail=detail)
-
-    async def _record(self, event: str, **kwargs: Any) -> None:
-        self._seq += 1
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_change,
-            StatusChange(
-                attempt_id=self._attempt.attempt_id,
-                seq=self._seq,
-                event=event,
-                at=workflow.now(),
-                **kwargs,
-            ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
-
-
-async def _cancel(handle: workflow.ActivityHandle[Any]) -> None:
-    """Stop a poll that is no longer needed, and wait until Temporal has taken note."""
-    if handle.done():
-        return
-    handle.cancel()
-    with contextlib.suppress(ActivityError, asyncio.CancelledError):
-        await handle
-
-
-def _parks(failure: ActivityError) -> bool:
-    cause = failure.cause
-    return isinstance(cause, ApplicationError) and cause.type in errors.PARKING
-
-
-def _reason(failure: ActivityError) -> str:
-    cause = failure.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or failure)

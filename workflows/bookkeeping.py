@@ -1,0 +1,71 @@
+"""The attempt's bookkeeping: every step is written to the database by a local activity, in
+the workflow's order and under its own sequence number, so a retried write is never doubled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
+    from models.payloads import AttemptInput, ReviewTaskChange, StatusChange
+    from models.statuses import AttemptStatus, ReviewState
+
+RECORD_TIMEOUT = timedelta(seconds=15)
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
+
+
+class Bookkeeping:
+    _attempt: AttemptInput
+    _status: AttemptStatus
+    _seq: int
+    _review_state: ReviewState | None
+
+    async def _set_review_state(
+        self,
+        state: ReviewState,
+        flagged: bool = False,
+        audit_outcome: str | None = None,
+        decided_by: str | None = None,
+    ) -> None:
+        self._review_state = state
+        await workflow.execute_local_activity_method(
+            RecordActivities.update_review_task,
+            ReviewTaskChange(
+                attempt_id=self._attempt.attempt_id,
+                state=state,
+                at=workflow.now(),
+                flagged=flagged,
+                audit_outcome=audit_outcome,
+                decided_by=decided_by,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+
+    async def _move(self, status: AttemptStatus, event: str, **kwargs: Any) -> None:
+        await self._record(event, status=status, **kwargs)
+        self._status = status  # after the write: what a query shows, the database has
+
+    async def _note(self, event: str, detail: dict[str, Any]) -> None:
+        await self._record(event, detail=detail)
+
+    async def _record(self, event: str, **kwargs: Any) -> None:
+        self._seq += 1
+        await workflow.execute_local_activity_method(
+            RecordActivities.record_change,
+            StatusChange(
+                attempt_id=self._attempt.attempt_id,
+                seq=self._seq,
+                event=event,
+                at=workflow.now(),
+                **kwargs,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )

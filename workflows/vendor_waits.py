@@ -1,0 +1,155 @@
+"""Talking to ProctorFree from the workflow: one-off calls that park the attempt in `error`
+when ProctorFree refuses the credentials, and waits that a webhook (signal) ends at once while
+Temporal's infrequent polling stands in for lost webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.bookkeeping import Bookkeeping
+
+with workflow.unsafe.imports_passed_through():
+    from activities import errors
+    from models.payloads import VendorCall, VendorSessionRef
+    from models.statuses import AttemptStatus
+
+VENDOR_CALL_TIMEOUT = timedelta(seconds=30)
+VENDOR_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=list(errors.PARKING),
+)
+
+
+class VendorWaits(Bookkeeping):
+    _session: VendorSessionRef | None
+    _started: bool
+    _resume_requested: bool
+    _waiting_for: str
+
+    async def _on_wake(self) -> None:
+        """Called whenever a wait wakes up: the workflow records what changed."""
+
+    def _start_poll(
+        self, activity: Any, deadline: datetime, interval: timedelta, longest: timedelta | None = None
+    ) -> workflow.ActivityHandle[Any]:
+        """Temporal's infrequent polling: the activity fails until the vendor is ready and the
+        retry policy is the poll interval (growing to `longest`), so the history does not grow
+        with the polls."""
+        longest = max(longest or interval, interval)
+        remaining = max(deadline - workflow.now(), timedelta(seconds=1))
+        return workflow.start_activity_method(
+            activity,
+            self._vendor_call(),
+            start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+            schedule_to_close_timeout=remaining,
+            retry_policy=RetryPolicy(
+                initial_interval=interval,
+                backoff_coefficient=1.0 if longest == interval else 2.0,
+                maximum_interval=longest,
+                non_retryable_error_types=list(errors.PARKING),
+            ),
+        )
+
+    async def _until(
+        self,
+        done: Callable[[], bool],
+        start_poll: Callable[[], workflow.ActivityHandle[Any]],
+        on_polled: Callable[[Any], None],
+        limit: Callable[[], datetime | None] = lambda: None,
+    ) -> str:
+        """Wait until `done()`: a signal makes it true, or the poll activity finds the vendor
+        ready and `on_polled` records what it found.
+
+        Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed).
+        """
+        while not done():
+            poll = start_poll()
+            try:
+                outcome = await self._race(done, poll, limit)
+            finally:
+                await _cancel(poll)
+            if outcome != "polled":
+                return outcome
+            try:
+                on_polled(poll.result())
+            except ActivityError as failure:
+                if not _parks(failure):
+                    return "deadline"  # the retries ran out of time, whatever the last one saw
+                await self._park(_reason(failure))
+        return "done"
+
+    async def _race(self, done: Any, poll: workflow.ActivityHandle[Any], limit: Any) -> str:
+        while True:
+            await self._on_wake()
+            limit_at = limit()
+            timeout = None if limit_at is None else max(limit_at - workflow.now(), timedelta(0))
+            was_started = self._started
+            try:
+                await workflow.wait_condition(
+                    lambda was=was_started: done() or poll.done() or self._started != was,
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                return "limit"
+            if done():
+                return "done"
+            if poll.done():
+                return "polled"
+
+    async def _vendor(self, activity: Any) -> Any:
+        """A one-off vendor call; a refusal parks the attempt until ops resume it."""
+        while True:
+            try:
+                return await workflow.execute_activity_method(
+                    activity,
+                    self._vendor_call(),
+                    start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                    retry_policy=VENDOR_RETRY,
+                )
+            except ActivityError as failure:
+                await self._park(_reason(failure))
+
+    async def _park(self, reason: str) -> None:
+        parked_from, waiting_for = self._status, self._waiting_for
+        await self._move(AttemptStatus.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
+        self._waiting_for = f"ops to fix the integration and resume ({reason})"
+        self._resume_requested = False
+        await workflow.wait_condition(lambda: self._resume_requested)
+        await self._move(parked_from, "resumed")
+        self._waiting_for = waiting_for
+
+    def _vendor_call(self) -> VendorCall:
+        return VendorCall(
+            attempt_id=self._attempt.attempt_id,
+            integration_id=self._attempt.integration_id,
+            session_id=self._session.session_id if self._session else None,
+        )
+
+
+async def _cancel(handle: workflow.ActivityHandle[Any]) -> None:
+    """Stop a poll that is no longer needed, and wait until Temporal has taken note."""
+    if handle.done():
+        return
+    handle.cancel()
+    with contextlib.suppress(ActivityError, asyncio.CancelledError):
+        await handle
+
+
+def _parks(failure: ActivityError) -> bool:
+    cause = failure.cause
+    return isinstance(cause, ApplicationError) and cause.type in errors.PARKING
+
+
+def _reason(failure: ActivityError) -> str:
+    cause = failure.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or failure)
