@@ -1,0 +1,21 @@
+# One image for every ProctorFlow process: `proctorflow worker`, `proctorflow web`, ...
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY workflows workflows
+COPY activities activities
+COPY models models
+COPY starter starter
+COPY store store
+COPY web web
+COPY proctorflow proctorflow
+COPY proctorfree proctorfree
+COPY worker.py ./
+RUN pip install '.[postgres]' && useradd --system --uid 10001 proctorflow
+USER proctorflow
+
+ENTRYPOINT ["proctorflow"]
+CMD ["web"]
