@@ -13,7 +13,12 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.api import OpenAttemptIn, OpenAttemptOut
@@ -24,6 +29,7 @@ from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
 from store import catalog
 from store.db import SessionFactory, transaction
+from workflows import search_attributes
 from workflows.attempt import AttemptWorkflow
 
 
@@ -87,6 +93,19 @@ async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.COURSE_ID, attempt.course_id),
+                    SearchAttributePair(search_attributes.LESSON_ID, attempt.lesson_id),
+                    SearchAttributePair(search_attributes.LEARNER_ID, attempt.learner_id),
+                    SearchAttributePair(search_attributes.METHOD, attempt.method),
+                    SearchAttributePair(search_attributes.ATTEMPT_STATUS, attempt.status),
+                ]
+            ),
+            static_summary=(
+                f"{attempt.method} proctoring: course {attempt.course_id}, lesson {attempt.lesson_id}, "
+                f"learner {attempt.learner_id}, attempt {attempt.attempt_number}"
+            ),
         )
 
 

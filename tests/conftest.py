@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from proctorflow.temporal import DATA_CONVERTER
+from proctorflow.temporal import DATA_CONVERTER, register_search_attributes
 
 BIN = Path(sys.executable).parent
 
@@ -29,6 +29,7 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"), data_converter=DATA_CONVERTER
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 
@@ -41,5 +42,6 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER,
         dev_server_log_level="error",
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()

@@ -99,7 +99,7 @@ class AttemptWorkflow(VendorWaits):
                 await self._audit_lands()
             if self._decision is None:
                 await self._move(S.READY_FOR_REVIEW, "ready_for_review")
-                self._waiting_for = "a reviewer to pass or fail the proctoring"
+                self._show_waiting_for("a reviewer to pass or fail the proctoring")
                 await workflow.wait_condition(lambda: self._decision is not None)
             # "Passing or failing the proctoring session will also mark the task as completed."
             decided = S.PASSED if self._decision == "pass" else S.FAILED
@@ -109,7 +109,7 @@ class AttemptWorkflow(VendorWaits):
             await self._complete()
 
         await self._move(S.COMPLETED, "completed", detail=self._completion_detail())
-        self._waiting_for = "nothing: the attempt is complete"
+        self._show_waiting_for("nothing: the attempt is complete")
         return self.state()
 
     # --- The steps ------------------------------------------------------------------------
@@ -119,7 +119,7 @@ class AttemptWorkflow(VendorWaits):
 
         A practice session is ended at its 20-minute limit. False when the window ran out.
         """
-        self._waiting_for = "the learner to set up proctoring, take the exam and press FINISH"
+        self._show_waiting_for("the learner to set up proctoring, take the exam and press FINISH")
         timers = self._attempt.timers
 
         def poll() -> workflow.ActivityHandle[Any]:
@@ -140,7 +140,7 @@ class AttemptWorkflow(VendorWaits):
         return self._finished
 
     async def _exam_result_arrives(self) -> bool:
-        self._waiting_for = "the exam result from the LMS"
+        self._show_waiting_for("the exam result from the LMS")
         try:
             await workflow.wait_condition(
                 lambda: self._exam is not None or self._decision is not None,
@@ -153,9 +153,12 @@ class AttemptWorkflow(VendorWaits):
     async def _audit_lands(self) -> None:
         """Poll ProctorFree's audit infrequently, let its webhook end the wait at once, and
         escalate an audit that never arrives: the task becomes reviewable, flagged."""
-        self._waiting_for = "the ProctorFree audit"
         timers = self._attempt.timers
         deadline = self._finished_at_or_now() + timers.audit_deadline
+        self._show_waiting_for(
+            f"the ProctorFree audit: polled every {timers.audit_poll_interval}, a webhook ends the wait "
+            f"at once, escalated at {deadline:%Y-%m-%d %H:%M} UTC"
+        )
 
         def poll() -> workflow.ActivityHandle[Any]:
             return self._start_poll(VendorActivities.check_audit, deadline, timers.audit_poll_interval)

@@ -9,6 +9,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows import search_attributes
+
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from models.payloads import AttemptInput, ReviewTaskChange, StatusChange
@@ -25,6 +27,12 @@ class Bookkeeping:
     _status: AttemptStatus
     _seq: int
     _review_state: ReviewState | None
+    _waiting_for: str
+
+    def _show_waiting_for(self, what: str) -> None:
+        """What the attempt waits for, in words: the query and Temporal Web's current details."""
+        self._waiting_for = what
+        workflow.set_current_details(f"Waiting for {what}.")
 
     async def _set_review_state(
         self,
@@ -34,6 +42,7 @@ class Bookkeeping:
         decided_by: str | None = None,
     ) -> None:
         self._review_state = state
+        workflow.upsert_search_attributes([search_attributes.REVIEW_STATE.value_set(state.value)])
         await workflow.execute_local_activity_method(
             RecordActivities.update_review_task,
             ReviewTaskChange(
@@ -51,6 +60,7 @@ class Bookkeeping:
     async def _move(self, status: AttemptStatus, event: str, **kwargs: Any) -> None:
         await self._record(event, status=status, **kwargs)
         self._status = status  # after the write: what a query shows, the database has
+        workflow.upsert_search_attributes([search_attributes.ATTEMPT_STATUS.value_set(status.value)])
 
     async def _note(self, event: str, detail: dict[str, Any]) -> None:
         await self._record(event, detail=detail)

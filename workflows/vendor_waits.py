@@ -122,11 +122,11 @@ class VendorWaits(Bookkeeping):
     async def _park(self, reason: str) -> None:
         parked_from, waiting_for = self._status, self._waiting_for
         await self._move(AttemptStatus.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
-        self._waiting_for = f"ops to fix the integration and resume ({reason})"
+        self._show_waiting_for(f"ops to fix the integration and resume ({reason})")
         self._resume_requested = False
         await workflow.wait_condition(lambda: self._resume_requested)
         await self._move(parked_from, "resumed")
-        self._waiting_for = waiting_for
+        self._show_waiting_for(waiting_for)
 
     def _vendor_call(self) -> VendorCall:
         return VendorCall(
