@@ -125,3 +125,191 @@ class ExamResultIn(Strict):
 class DecisionIn(Strict):
     decision: Literal["pass", "fail"]
     reviewer: str = Field(min_length=1, max_length=200)
+
+
+# --- Replies --------------------------------------------------------------------------------
+
+
+class IntegrationList(BaseModel):
+    items: list[IntegrationOut]
+
+
+class LessonProctoringOut(BaseModel):
+    integration_id: str
+    instructions: str
+    method: Method
+    requires_validation: bool
+
+
+class LessonOut(BaseModel):
+    id: str
+    title: str
+    type: str
+    required: bool
+    allows_retakes: bool
+    proctoring: LessonProctoringOut | None  # None: not proctored
+    warnings: list[str] = Field(default_factory=list)
+
+
+class CourseSettingsOut(BaseModel):
+    score_lesson_id: str | None
+    complete_on_failure: bool
+    certificate: bool
+
+
+class CourseOut(BaseModel):
+    id: str
+    title: str
+    settings: CourseSettingsOut
+    lessons: list[LessonOut]
+    updated_at: datetime
+
+
+class ExamResultOut(BaseModel):
+    score: float | None
+    passed: bool
+
+
+class ExamResultAccepted(BaseModel):
+    attempt_id: str
+    status: str
+    exam: ExamResultOut
+    message: str
+
+
+class AttemptEventOut(BaseModel):
+    seq: int
+    event: str
+    status: str | None
+    at: datetime
+    detail: dict
+
+
+class ReviewTaskSummary(BaseModel):
+    id: str
+    state: str
+    flagged: bool
+    completed_at: datetime | None
+    decided_by: str | None
+
+
+class AttemptOut(BaseModel):
+    """One attempt as the LMS and ops see it: ids and states, never the learner's name or e-mail."""
+
+    attempt_id: str
+    status: str
+    method: Method
+    course_id: str
+    lesson_id: str
+    learner_id: str
+    attempt_number: int
+    required: bool
+    requires_validation: bool
+    vendor_session_id: str | None
+    error_reason: str | None
+    exam: ExamResultOut | None
+    review_task: ReviewTaskSummary | None
+    created_at: datetime
+    updated_at: datetime
+    events: list[AttemptEventOut]
+
+
+class ReviewTaskOut(BaseModel):
+    id: str
+    type: str
+    attempt_id: str
+    course_id: str
+    lesson_id: str
+    learner_id: str
+    method: Method
+    state: str
+    flagged: bool
+    audit_outcome: str | None
+    created_at: datetime
+    ready_at: datetime | None
+    completed_at: datetime | None  # "Task completed at": None while the task is open
+    decided_by: str | None
+    review_url: str | None  # "Review in Proctoring Service": the session in ProctorFree
+
+
+class ReviewTaskDetail(ReviewTaskOut):
+    attempt_status: str
+    notice: str  # what a reviewer who opens the task is told
+
+
+class ReviewTaskPage(BaseModel):
+    items: list[ReviewTaskOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class LessonProgressOut(BaseModel):
+    lesson_id: str
+    title: str
+    type: str
+    required: bool
+    proctored: bool
+    method: Method | None
+    completed: bool
+    completed_at: datetime | None
+    success: bool | None
+    score: float | None
+    proctoring_result: str | None  # passed / failed: the course progress's proctoring column
+    latest_attempt_id: str | None
+    latest_attempt_status: str | None
+
+
+class CourseCompletionOut(BaseModel):
+    completed: bool
+    completed_at: datetime | None
+    success: bool | None
+    score: float | None
+
+
+class CertificateOut(BaseModel):
+    id: str
+
+
+class ResultChangeOut(BaseModel):
+    lesson_id: str
+    previous: str | None
+    new: str
+    reason: str
+    changed_by: str
+    reevaluated_course: bool
+    at: datetime
+
+
+class ProgressOut(BaseModel):
+    course_id: str
+    learner_id: str
+    lessons: list[LessonProgressOut]
+    course: CourseCompletionOut
+    certificate: CertificateOut | None
+    changes: list[ResultChangeOut]  # newest first
+
+
+class ResultChangeIn(Strict):
+    proctoring_result: Literal["passed", "failed"]
+    reason: str = Field(min_length=1, max_length=2000)
+    changed_by: str = Field(min_length=1, max_length=200)
+    reevaluate_course: bool = False
+
+
+class ResultChangeReply(BaseModel):
+    lesson_id: str
+    # "decision": the attempt still awaited a pass or fail, and its workflow took it;
+    # "change": a completed lesson's result was changed after the fact.
+    applied_as: Literal["decision", "change"]
+    previous: str | None
+    new: str
+    course_reevaluated: bool
+    course_completed: bool
+    attempt_status: str | None
+    message: str
+
+
+class WebhookAccepted(BaseModel):
+    accepted: bool
+    event_id: str

@@ -20,6 +20,14 @@ class Settings(BaseSettings):
     lms_token: str = "dev-lms-token"
     # Fernet key for vendor credentials at rest; dev mode generates one under `.data/`.
     secret_key: str | None = None
+    # AES-256-GCM keys for Temporal payloads, "id:base64key[,older-id:base64key]", first current;
+    # dev mode generates a key ring under `.data/`.
+    payload_keys: str | None = None
+    # The codec endpoint (/codec) for the Temporal UI: callers send this bearer token. Dev mode
+    # also trusts the local Temporal UI's origin, which cannot send one.
+    codec_token: str | None = None
+    codec_ui_origin: str = "http://127.0.0.1:8233"
+    codec_trust_ui_origin: bool = False
     webhook_secret: str = "dev-webhook-secret"
     webhook_tolerance: int = 300
 

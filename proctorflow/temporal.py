@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
+from proctorflow.codec import EncryptionCodec, PayloadKeys, load_or_create_keys
 from proctorflow.settings import Settings
 
-DATA_CONVERTER = pydantic_data_converter
+DEV_PAYLOAD_KEYS = Path(".data/payload.keys")
+
+
+def payload_keys(settings: Settings) -> PayloadKeys:
+    if settings.payload_keys:
+        return PayloadKeys.parse(settings.payload_keys)
+    return load_or_create_keys(DEV_PAYLOAD_KEYS)
+
+
+def data_converter(keys: PayloadKeys) -> DataConverter:
+    """Pydantic models in, AES-GCM-sealed payloads out: the same on every client and worker."""
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys))
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
     target = address or settings.temporal_address
     if not target:
         raise RuntimeError("PROCTORFLOW_TEMPORAL_ADDRESS is not set (dev mode sets it for you)")
-    return await Client.connect(target, namespace=settings.temporal_namespace, data_converter=DATA_CONVERTER)
+    return await Client.connect(
+        target, namespace=settings.temporal_namespace, data_converter=data_converter(payload_keys(settings))
+    )
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> None:

@@ -121,12 +121,14 @@ def _store_attempt(sessions: SessionFactory, key: AttemptKey, body: OpenAttemptI
 
 def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -> tuple[Attempt, Lesson]:
     lesson = catalog.get_lesson(session, key.org_id, key.course_id, key.lesson_id)
+    existing = session.get(Attempt, key.attempt_id)
+    if existing is not None:
+        # A reload confirms the attempt it opened, even if proctoring was turned off since.
+        _remember_learner(session, key.org_id, body)
+        return existing, lesson
     if lesson.integration_id is None or lesson.method is None:
         raise Conflict(f"lesson {lesson.id} is not proctored: PUT its proctoring settings first")
     _remember_learner(session, key.org_id, body)
-    existing = session.get(Attempt, key.attempt_id)
-    if existing is not None:
-        return existing, lesson
     integration = catalog.get_integration(session, key.org_id, lesson.integration_id)
     if not integration.is_active:
         raise Invalid(

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from proctorflow.temporal import DATA_CONVERTER, register_search_attributes
+from proctorflow.temporal import register_search_attributes
+from tests.support.keys import TEST_CONVERTER
 
 BIN = Path(sys.executable).parent
 
@@ -27,7 +28,7 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server, one per test: it skips time for every workflow
     it holds, so workflows another test left behind must not share it."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server"), data_converter=DATA_CONVERTER
+        test_server_existing_path=_binary("temporal-test-server"), data_converter=TEST_CONVERTER
     )
     await register_search_attributes(env.client)
     yield env
@@ -39,7 +40,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (the same binary `make dev` runs)."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_CONVERTER,
         dev_server_log_level="error",
     )
     await register_search_attributes(env.client)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from temporalio.client import Client
 
 from proctorflow.crypto import secret_box
@@ -45,15 +46,25 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     )
     errors.install(app)
     _include_routers(app)
+    # The Temporal UI calls the codec endpoint from the browser.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[settings.codec_ui_origin],
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_credentials=True,
+    )
     return app
 
 
 def _include_routers(app: FastAPI) -> None:
     from web.api import router as api_router
+    from web.codec import router as codec_router
     from web.learn import router as learn_router
     from web.review import router as review_router
 
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(codec_router, prefix="/codec")
     app.include_router(review_router, prefix="/review")
     app.include_router(learn_router, prefix="/learn")
 

@@ -16,6 +16,8 @@ ENV = {
     "PROCTORFLOW_SECRET_KEY": "key",
     "PROCTORFLOW_WEBHOOK_SECRET": "whsec",
     "PROCTORFLOW_PROCTORFREE_URL": "https://proctorfree.example",
+    "PROCTORFLOW_PAYLOAD_KEYS": "prod-1:a2V5",
+    "PROCTORFLOW_CODEC_TOKEN": "codec",
 }
 
 

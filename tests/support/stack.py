@@ -23,6 +23,7 @@ from proctorfree.client import ProctorFreeClient
 from proctorfree.emulator.app import create_app as create_emulator
 from store.db import make_engine, session_factory
 from store.migrate import upgrade
+from tests.support.keys import TEST_PAYLOAD_KEYS
 from tests.support.servers import free_port, serve_in_thread
 from web.app import create_app
 from worker import build_worker
@@ -82,6 +83,8 @@ async def running_stack(
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         lms_token=token,
         secret_key=Fernet.generate_key().decode(),
+        payload_keys=TEST_PAYLOAD_KEYS,
+        codec_token=f"codec-{uuid.uuid4().hex}",
         webhook_secret=f"whsec-{uuid.uuid4().hex}",
         proctorfree_url=f"http://127.0.0.1:{emulator_port}",
         public_url=f"http://127.0.0.1:{web_port}",

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from proctorflow.temporal import DATA_CONVERTER
+from tests.support.keys import TEST_CONVERTER
 from workflows.attempt import AttemptWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -36,6 +36,6 @@ def test_histories_are_recorded_for_the_main_paths():
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_history_replays_without_nondeterminism(path: Path):
     history = WorkflowHistory.from_json(f"attempt-{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[AttemptWorkflow], data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=[AttemptWorkflow], data_converter=TEST_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
