@@ -15,7 +15,7 @@ class AttemptStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     COMPLETED = "completed"  # every completion the rules call for has run
-    EXPIRED = "expired"  # never finished within the window; vendor session closed
+    EXPIRED = "expired"  # never finished within the window, or cancelled by ops; vendor session closed
     ERROR = "error"  # parked: ProctorFree refused the credentials; resumable
 
 
@@ -34,9 +34,9 @@ _NEXT: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     S.CREATED: frozenset({S.AWAITING_SETUP, S.EXPIRED}),
     S.AWAITING_SETUP: frozenset({S.IN_PROGRESS, S.FINISHED, S.EXPIRED}),
     S.IN_PROGRESS: frozenset({S.FINISHED, S.EXPIRED}),
-    S.FINISHED: frozenset({S.AWAITING_AUDIT, S.READY_FOR_REVIEW, S.PASSED, S.FAILED, S.COMPLETED}),
-    S.AWAITING_AUDIT: frozenset({S.READY_FOR_REVIEW}),
-    S.READY_FOR_REVIEW: frozenset({S.PASSED, S.FAILED}),
+    S.FINISHED: frozenset({S.AWAITING_AUDIT, S.READY_FOR_REVIEW, S.PASSED, S.FAILED, S.COMPLETED, S.EXPIRED}),
+    S.AWAITING_AUDIT: frozenset({S.READY_FOR_REVIEW, S.EXPIRED}),
+    S.READY_FOR_REVIEW: frozenset({S.PASSED, S.FAILED, S.EXPIRED}),
     S.PASSED: frozenset({S.COMPLETED}),
     S.FAILED: frozenset({S.COMPLETED}),
     S.COMPLETED: frozenset(),

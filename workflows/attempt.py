@@ -9,6 +9,7 @@ the certificate complete by the course's rules.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,10 +65,21 @@ class AttemptWorkflow(VendorWaits):
         self._decided_by: str | None = None
         self._completion: CompletionReport | None = None
         self._resume_requested = False
+        self._check_now = False
         self._waiting_for = "a ProctorFree session to be created"
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptState:
+        try:
+            return await self._proctored_attempt(attempt)
+        except asyncio.CancelledError:
+            # Ops cancelled the attempt: close the vendor session and say so, then end cancelled.
+            if self._session is not None:
+                await self._vendor(VendorActivities.close_session)
+            await self._move(S.EXPIRED, "cancelled", detail={"reason": "cancelled by ops"})
+            raise
+
+    async def _proctored_attempt(self, attempt: AttemptInput) -> AttemptState:
         plan = self._plan
         opened_at = workflow.now()
 
@@ -221,6 +233,11 @@ class AttemptWorkflow(VendorWaits):
     def resume(self) -> None:
         """Ops fixed the credentials: try the refused vendor call again."""
         self._resume_requested = True
+
+    @workflow.signal
+    def check_vendor_now(self) -> None:
+        """Ops: ask ProctorFree now (finish, audit) rather than at the next poll."""
+        self._check_now = True
 
     @workflow.update
     async def decide(self, request: DecisionRequest) -> DecisionReply:

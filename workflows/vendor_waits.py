@@ -34,6 +34,7 @@ class VendorWaits(Bookkeeping):
     _session: VendorSessionRef | None
     _started: bool
     _resume_requested: bool
+    _check_now: bool
     _waiting_for: str
 
     async def _on_wake(self) -> None:
@@ -70,7 +71,8 @@ class VendorWaits(Bookkeeping):
         """Wait until `done()`: a signal makes it true, or the poll activity finds the vendor
         ready and `on_polled` records what it found.
 
-        Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed).
+        Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed). Ops
+        can make it ask the vendor at once (`check_vendor_now`) instead of at the next interval.
         """
         while not done():
             poll = start_poll()
@@ -78,6 +80,8 @@ class VendorWaits(Bookkeeping):
                 outcome = await self._race(done, poll, limit)
             finally:
                 await _cancel(poll)
+            if outcome == "again":
+                continue  # ops asked to check the vendor now: a fresh poll asks at once
             if outcome != "polled":
                 return outcome
             try:
@@ -96,13 +100,16 @@ class VendorWaits(Bookkeeping):
             was_started = self._started
             try:
                 await workflow.wait_condition(
-                    lambda was=was_started: done() or poll.done() or self._started != was,
+                    lambda was=was_started: done() or poll.done() or self._started != was or self._check_now,
                     timeout=timeout,
                 )
             except TimeoutError:
                 return "limit"
             if done():
                 return "done"
+            if self._check_now:
+                self._check_now = False
+                return "again"
             if poll.done():
                 return "polled"
 

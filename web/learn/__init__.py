@@ -1,5 +1,5 @@
-"""Placeholder: being built."""
+"""The learner demo page: stands in for the LMS's proctored lesson page (SPEC "Learner flow")."""
 
-from fastapi import APIRouter
+from web.learn.pages import router
 
-router = APIRouter()
+__all__ = ["router"]
