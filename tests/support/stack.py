@@ -22,7 +22,7 @@ from proctorflow.settings import Settings
 from proctorfree.client import ProctorFreeClient
 from proctorfree.emulator.app import create_app as create_emulator
 from store.db import make_engine, session_factory
-from store.migrate import upgrade
+from tests.support.database import fresh_database_url
 from tests.support.keys import TEST_PAYLOAD_KEYS
 from tests.support.servers import free_port, serve_in_thread
 from web.app import create_app
@@ -72,8 +72,7 @@ class Stack:
 async def running_stack(
     client: Client, tmp_path: Path, webhooks: bool = True, audit_delay: float = 3600.0, **overrides: Any
 ) -> AsyncIterator[Stack]:
-    database_url = f"sqlite:///{tmp_path / 'proctorflow.db'}"
-    await asyncio.to_thread(upgrade, database_url)
+    database_url = await asyncio.to_thread(fresh_database_url, tmp_path)
     web_port, emulator_port = free_port(), free_port()
     token = f"lms-{uuid.uuid4().hex}"
     settings = Settings(
