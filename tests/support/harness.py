@@ -166,6 +166,8 @@ class Harness:
                 # A starved worker (a loaded CI machine) can miss a query's deadline: ask again.
                 if error.status != RPCStatusCode.DEADLINE_EXCEEDED and "Timeout" not in error.message:
                     raise
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
                 continue
             if predicate(state):
                 return state
