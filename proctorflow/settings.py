@@ -15,6 +15,10 @@ class Settings(BaseSettings):
     # Unset in dev mode: `proctorflow dev` starts a Temporal dev server itself.
     temporal_address: str | None = None
     temporal_namespace: str = "default"
+    # Temporal Cloud (or any TLS frontend): an API key, or a client certificate and key (paths).
+    temporal_api_key: str | None = None
+    temporal_tls_cert: str | None = None
+    temporal_tls_key: str | None = None
     task_queue: str = "proctorflow-attempts"
 
     lms_token: str = "dev-lms-token"

@@ -8,6 +8,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
 
 from proctorflow.codec import EncryptionCodec, PayloadKeys, load_or_create_keys
 from proctorflow.settings import Settings
@@ -31,8 +32,21 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     if not target:
         raise RuntimeError("PROCTORFLOW_TEMPORAL_ADDRESS is not set (dev mode sets it for you)")
     return await Client.connect(
-        target, namespace=settings.temporal_namespace, data_converter=data_converter(payload_keys(settings))
+        target,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(payload_keys(settings)),
+        api_key=settings.temporal_api_key,
+        tls=_tls(settings),
     )
+
+
+def _tls(settings: Settings) -> TLSConfig | bool:
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        return TLSConfig(
+            client_cert=Path(settings.temporal_tls_cert).read_bytes(),
+            client_private_key=Path(settings.temporal_tls_key).read_bytes(),
+        )
+    return settings.temporal_api_key is not None
 
 
 async def register_search_attributes(client: Client, namespace: str = "default") -> None:
