@@ -37,7 +37,24 @@ async def decide_task(
     return await decide_attempt(client, attempt, decision, reviewer)
 
 
+# A signal (a vendor webhook) landing while the Update's workflow task completes fails that task
+# ("UnhandledCommand") and the server aborts the not-yet-accepted Update with FAILED_PRECONDITION.
+# Nothing was accepted, and the same decision twice is harmless: ask again.
+UPDATE_TRIES = 3
+
+
 async def decide_attempt(client: Client, attempt: Attempt, decision: str, reviewer: str) -> DecisionReply:
+    for try_number in range(1, UPDATE_TRIES):
+        try:
+            return await _update(client, attempt, decision, reviewer)
+        except RPCError as error:
+            if error.status != RPCStatusCode.FAILED_PRECONDITION:
+                raise
+            await asyncio.sleep(0.2 * try_number)
+    return await _update(client, attempt, decision, reviewer)
+
+
+async def _update(client: Client, attempt: Attempt, decision: str, reviewer: str) -> DecisionReply:
     handle = client.get_workflow_handle(attempt.workflow_id)
     try:
         return await handle.execute_update(

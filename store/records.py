@@ -64,6 +64,14 @@ def _move(attempt: Attempt, new: AttemptStatus, error_reason: str | None) -> Non
     attempt.status = new
 
 
+_PROGRESS = {
+    ReviewState.NOT_READY: 0,
+    ReviewState.READY_FOR_REVIEW: 1,
+    ReviewState.PASSED: 2,
+    ReviewState.FAILED: 2,
+}
+
+
 def upsert_review_task(session: Session, change: ReviewTaskChange) -> ReviewTask:
     task = session.exec(select(ReviewTask).where(ReviewTask.attempt_id == change.attempt_id)).first()
     if task is None:
@@ -87,11 +95,9 @@ def upsert_review_task(session: Session, change: ReviewTaskChange) -> ReviewTask
     if state in (ReviewState.PASSED, ReviewState.FAILED):
         task.completed_at = task.completed_at or change.at
         task.decided_by = change.decided_by
-    # A decided task stays decided: a late "ready" write never reopens it.
-    if task.state not in (ReviewState.PASSED, ReviewState.FAILED) or state in (
-        ReviewState.PASSED,
-        ReviewState.FAILED,
-    ):
+    # A task only moves forward: a write replayed late (a retried workflow task re-runs its
+    # local activities) never turns a ready task back to not_ready or reopens a decided one.
+    if _PROGRESS[state] >= _PROGRESS[ReviewState(task.state)]:
         task.state = state
     task.flagged = task.flagged or change.flagged
     task.audit_outcome = change.audit_outcome or task.audit_outcome

@@ -1,5 +1,23 @@
-"""Placeholder: being built."""
+"""The reviewer UI under /review: login, the Proctoring Review task list, one task's page with
+Pass / Fail, and a learner's course progress with its proctoring column editable.
 
-from fastapi import APIRouter
+Server-rendered pages that work without JavaScript; every page needs a signed-in reviewer, who
+sees their own organisation's data only.
+"""
 
-router = APIRouter()
+from fastapi.responses import RedirectResponse
+
+from web.review import auth, progress, tasks
+from web.review.auth import HOME, review_router
+
+router = review_router()
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse(HOME, 303)
+
+
+router.include_router(auth.router)
+router.include_router(tasks.router)
+router.include_router(progress.router)

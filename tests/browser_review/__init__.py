@@ -1,0 +1,1 @@
+"""The reviewer UI in a real browser."""

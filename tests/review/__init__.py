@@ -1,0 +1,1 @@
+"""The reviewer UI over real HTTP."""

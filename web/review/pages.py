@@ -1,0 +1,90 @@
+"""How the reviewer UI answers: server-rendered Jinja2 pages, and refusals shown as pages.
+
+Every page gets the signed-in reviewer (for the header), the session's CSRF token (for its
+forms) and the one-shot messages left by the previous request (the result of a decision).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+ROOT = "/review"
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def when(moment: datetime | str | None, seconds: bool = False) -> str:
+    """A time as reviewers read it: in UTC, always labelled."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def iso(moment: datetime | str | None) -> str:
+    if moment is None:
+        return ""
+    return moment if isinstance(moment, str) else moment.isoformat()
+
+
+def task_url(task_id: str) -> str:
+    return f"{ROOT}/tasks/{quote(task_id, safe='')}"
+
+
+def progress_url(course_id: str, learner_id: str) -> str:
+    return f"{ROOT}/courses/{quote(course_id, safe='')}/learners/{quote(learner_id, safe='')}"
+
+
+def result_url(course_id: str, learner_id: str, lesson_id: str) -> str:
+    return f"{progress_url(course_id, learner_id)}/lessons/{quote(lesson_id, safe='')}/result"
+
+
+METHODS = {"full": "Full proctoring", "record_only": "Record only", "practice": "Practice"}
+
+TEMPLATES.env.filters.update(when=when, iso=iso)
+TEMPLATES.env.globals.update(
+    ROOT=ROOT, METHODS=METHODS, task_url=task_url, progress_url=progress_url, result_url=result_url
+)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    """A page for whoever is asking: their session (set up by `auth.ReviewRoute`) supplies the
+    CSRF token and the messages to show once."""
+    session = getattr(request.state, "review", None)
+    page = {
+        "reviewer": getattr(request.state, "reviewer", None),
+        "csrf_token": session.csrf if session else "",
+        "flash": session.take_flash() if session else [],
+        **(context or {}),
+    }
+    response = TEMPLATES.TemplateResponse(request, template, page, status_code=status)
+    response.headers["Cache-Control"] = "no-store"  # pages show learners' names and live states
+    return response
+
+
+TITLES = {
+    400: "This request cannot be answered",
+    403: "This form was refused",
+    404: "Not found",
+    409: "That cannot be done now",
+    422: "Please check what you sent",
+    503: "Try again shortly",
+}
+
+
+def message_page(request: Request, status: int, message: str) -> Response:
+    """A refusal, said plainly, with the way back."""
+    title = TITLES.get(status, "Something went wrong")
+    return render(request, "message.html", {"title": title, "message": message}, status=status)

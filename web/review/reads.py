@@ -1,0 +1,153 @@
+"""What the reviewer pages read: the queue of review tasks with the names beside them, and one
+task with its attempt's story. Personal data (learners' names) is read here for signed-in
+reviewers of the same organisation only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, case, func
+from sqlmodel import Session, col, select
+
+from models.statuses import ReviewState
+from models.tables import Attempt, Course, Learner, Lesson, ReviewTask
+from proctorflow.errors import Invalid
+from store import queries
+from web.review.pages import ROOT
+from web.review.timeline import Step, finished_at, timeline
+
+PAGE_SIZE = 50
+AUDIT_USUALLY_WITHIN = timedelta(hours=24)  # "ProctorFree audits ... usually within 24 hours"
+SHOWS = {"open": "Open tasks", "completed": "Completed tasks", "all": "All tasks"}
+STATE_LABELS = {
+    ReviewState.NOT_READY: "Not ready",
+    ReviewState.READY_FOR_REVIEW: "Ready for review",
+    ReviewState.PASSED: "Passed",
+    ReviewState.FAILED: "Failed",
+}
+
+
+# --- The queue --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    show: str
+    state: str | None
+    course_id: str | None
+
+    def link(self, page: int = 1) -> str:
+        params = {"show": self.show, "state": self.state or "", "course": self.course_id or ""}
+        params = {name: value for name, value in params.items() if value}
+        if page > 1:
+            params["page"] = str(page)
+        return f"{ROOT}/tasks" + (f"?{urlencode(params)}" if params else "")
+
+
+def parse_filters(show: str, state: str, course: str) -> Filters:
+    if show not in SHOWS:
+        raise Invalid(f"show must be one of {', '.join(SHOWS)}, not {show!r}")
+    if state and state not in STATE_LABELS:
+        raise Invalid(f"state must be one of {', '.join(STATE_LABELS)}, not {state!r}")
+    return Filters(show, state or None, course or None)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    task: ReviewTask
+    learner_name: str | None
+    course_title: str | None
+    lesson_title: str | None
+
+
+def load_queue(session: Session, org_id: str, filters: Filters, page: int) -> tuple[list[QueueRow], int]:
+    """One page of the queue: open tasks first, oldest first (the next to work on); then
+    completed ones, newest first. (`store.queries.list_review_tasks` sorts newest first and
+    has no names, hence this query.)"""
+    is_open = col(ReviewTask.state).in_(queries.OPEN_STATES)
+    conditions = [ReviewTask.org_id == org_id]
+    if filters.show != "all":
+        conditions.append(is_open if filters.show == "open" else ~is_open)
+    if filters.state:
+        conditions.append(ReviewTask.state == filters.state)
+    if filters.course_id:
+        conditions.append(ReviewTask.course_id == filters.course_id)
+    total = session.exec(select(func.count()).select_from(ReviewTask).where(*conditions)).one()
+    statement = (
+        _with_names(select(ReviewTask, Learner.name, Course.title, Lesson.title))
+        .where(*conditions)
+        .order_by(
+            case((is_open, 0), else_=1),
+            case((is_open, col(ReviewTask.created_at)), else_=None),
+            col(ReviewTask.completed_at).desc(),
+            col(ReviewTask.id),
+        )
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    return [QueueRow(*row) for row in session.exec(statement).all()], total
+
+
+def _with_names(statement: Any) -> Any:
+    """The learner's name and the course and lesson titles beside each task."""
+    return (
+        statement.select_from(ReviewTask)
+        .outerjoin(Learner, and_(Learner.org_id == ReviewTask.org_id, Learner.id == ReviewTask.learner_id))
+        .outerjoin(Course, and_(Course.org_id == ReviewTask.org_id, Course.id == ReviewTask.course_id))
+        .outerjoin(
+            Lesson,
+            and_(
+                Lesson.org_id == ReviewTask.org_id,
+                Lesson.course_id == ReviewTask.course_id,
+                Lesson.id == ReviewTask.lesson_id,
+            ),
+        )
+    )
+
+
+def load_selected(session: Session, org_id: str, task_ids: list[str]) -> list[QueueRow]:
+    statement = _with_names(select(ReviewTask, Learner.name, Course.title, Lesson.title)).where(
+        ReviewTask.org_id == org_id, col(ReviewTask.id).in_(task_ids)
+    )
+    found = {row[0].id: QueueRow(*row) for row in session.exec(statement).all()}
+    return [found[task_id] for task_id in dict.fromkeys(task_ids) if task_id in found]
+
+
+def courses_of(session: Session, org_id: str) -> list[Course]:
+    return list(session.exec(select(Course).where(Course.org_id == org_id).order_by(col(Course.title))))
+
+
+# --- One task ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: ReviewTask
+    attempt: Attempt
+    learner_name: str | None
+    course_title: str | None
+    lesson_title: str | None
+    steps: list[Step]
+    audit_expected_by: datetime | None
+
+
+def load_task(session: Session, org_id: str, task_id: str) -> TaskView:
+    row = queries.get_review_task(session, org_id, task_id)
+    story = queries.attempt_story(session, org_id, row.attempt.id)
+    task = row.task
+    learner = session.get(Learner, (org_id, task.learner_id))
+    course = session.get(Course, (org_id, task.course_id))
+    lesson = session.get(Lesson, (org_id, task.course_id, task.lesson_id))
+    finished = finished_at(story.events) or task.created_at
+    return TaskView(
+        task=task,
+        attempt=row.attempt,
+        learner_name=learner.name if learner else None,
+        course_title=course.title if course else None,
+        lesson_title=lesson.title if lesson else None,
+        steps=timeline(story.events),
+        audit_expected_by=finished + AUDIT_USUALLY_WITHIN,
+    )
