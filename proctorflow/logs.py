@@ -1,0 +1,16 @@
+"""Plain logs, one line per event. Secrets and personal data are never passed to a logger."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=FORMAT, datefmt="%H:%M:%S", stream=sys.stderr)
+    # httpx logs every request URL at INFO: noise next to uvicorn's access log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic lists every plugin it loads; the migrations it runs stay at INFO.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
