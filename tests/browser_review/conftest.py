@@ -1,44 +1,21 @@
-"""A real Chromium for the reviewer UI, driven through Playwright's async API (never its sync
-pytest fixtures, which break the asyncio tests that run after them), launched from the Debian
-package: `playwright install` is never run. The whole system runs behind it."""
+"""A real Chromium for the reviewer UI (tests/support/browser.py), the whole system behind it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from tests.review.world import ReviewWorld
+from tests.support.browser import chromium
 from tests.support.stack import Stack, running_stack
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {CHROMIUM} is missing: the Debian chromium package must be installed")
-        pytest.skip(f"the reviewer-UI browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with chromium("the reviewer-UI browser tests") as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

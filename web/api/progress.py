@@ -20,12 +20,9 @@ from models.api import (
     ResultChangeOut,
     ResultChangeReply,
 )
-from models.rules import AttemptPlan
-from models.statuses import DECIDED, TERMINAL, AttemptStatus
-from models.tables import Attempt, CourseProgress, ResultChange, utcnow
-from starter import decisions
-from store import catalog, results
-from web.api.common import api_router, read, temporal_reachable, write
+from starter import results as results_service
+from store import results
+from web.api.common import api_router, read, temporal_reachable
 from web.auth import lms_org
 from web.services import Services, services
 
@@ -58,89 +55,10 @@ async def change_proctoring_result(
     org_id: str = Depends(lms_org),
     svc: Services = Depends(services),
 ) -> ResultChangeReply:
-    def undecided(session: Session) -> Attempt | None:
-        catalog.get_lesson(session, org_id, course_id, lesson_id)
-        return attempt_awaiting_decision(
-            results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
-        )
-
-    attempt = await read(svc, undecided)
-    if attempt is not None:
-        return await decide_through_workflow(svc, attempt, body)
-
-    def change(session: Session) -> ResultChangeReply:
-        outcome = results.change_result(
-            session,
-            org_id,
-            course_id,
-            lesson_id,
-            learner_id,
-            body.proctoring_result,
-            body.reason,
-            body.changed_by,
-            body.reevaluate_course,
-        )
-        latest = results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
-        return ResultChangeReply(
-            lesson_id=lesson_id,
-            applied_as="change",
-            previous=outcome.previous,
-            new=outcome.new,
-            course_reevaluated=outcome.course_reevaluated,
-            course_completed=outcome.course_completed,
-            attempt_status=latest.status if latest else None,
-            message=outcome.message,
-        )
-
-    return await write(svc, change)
-
-
-def attempt_awaiting_decision(attempt: Attempt | None) -> Attempt | None:
-    if attempt is None:
-        return None
-    plan = AttemptPlan(attempt.method, attempt.required, attempt.requires_validation)  # type: ignore[arg-type]
-    status = AttemptStatus(attempt.status)
-    if plan.awaits_decision and status not in DECIDED and status not in TERMINAL:
-        return attempt
-    return None
-
-
-async def decide_through_workflow(svc: Services, attempt: Attempt, body: ResultChangeIn) -> ResultChangeReply:
-    decision = "pass" if body.proctoring_result == "passed" else "fail"
     async with temporal_reachable():
-        reply = await decisions.decide_attempt(svc.temporal, attempt, decision, body.changed_by)
-
-    def remember(session: Session) -> bool:
-        # The decision's reason goes into the same trail as later changes.
-        if reply.accepted:
-            session.add(
-                ResultChange(
-                    org_id=attempt.org_id,
-                    course_id=attempt.course_id,
-                    lesson_id=attempt.lesson_id,
-                    learner_id=attempt.learner_id,
-                    previous=None,
-                    new=body.proctoring_result,
-                    reason=body.reason,
-                    changed_by=body.changed_by,
-                    reevaluated_course=True,
-                    at=utcnow(),
-                )
-            )
-        course = session.get(CourseProgress, (attempt.org_id, attempt.course_id, attempt.learner_id))
-        return bool(course and course.completed_at)
-
-    course_completed = await write(svc, remember)
-    return ResultChangeReply(
-        lesson_id=attempt.lesson_id,
-        applied_as="decision",
-        previous=None,
-        new=body.proctoring_result,
-        course_reevaluated=True,
-        course_completed=course_completed,
-        attempt_status=reply.status,
-        message=reply.message,
-    )
+        return await results_service.change_proctoring_result(
+            svc.temporal, svc.sessions, org_id, course_id, lesson_id, learner_id, body
+        )
 
 
 def progress_out(progress: results.Progress) -> ProgressOut:

@@ -17,11 +17,11 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from models.api import ResultChangeIn
-from models.tables import Attempt, Learner, Reviewer
+from models.tables import Learner, Reviewer
 from proctorflow.errors import Conflict
+from starter.results import change_proctoring_result
 from store import catalog, results
-from web.api.common import read, write
-from web.api.progress import attempt_awaiting_decision, decide_through_workflow
+from web.api.common import read, temporal_reachable
 from web.review.auth import posting_reviewer, review_router, signed_in
 from web.review.pages import progress_url, render
 from web.services import services
@@ -139,28 +139,8 @@ async def _apply(
 ) -> str:
     """Decide the attempt if it still awaits a decision; otherwise change the completed result."""
     svc = services(request)
-
-    def undecided(session: Session) -> Attempt | None:
-        catalog.get_lesson(session, org_id, course_id, lesson_id)
-        latest = results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
-        return attempt_awaiting_decision(latest)
-
-    attempt = await read(svc, undecided)
-    if attempt is not None:
-        reply = await decide_through_workflow(svc, attempt, body)
-        return f"proctoring {reply.message}"
-
-    def change(session: Session) -> str:
-        return results.change_result(
-            session,
-            org_id,
-            course_id,
-            lesson_id,
-            learner_id,
-            body.proctoring_result,
-            body.reason,
-            body.changed_by,
-            body.reevaluate_course,
-        ).message
-
-    return await write(svc, change)
+    async with temporal_reachable():
+        reply = await change_proctoring_result(
+            svc.temporal, svc.sessions, org_id, course_id, lesson_id, learner_id, body
+        )
+    return reply.message if reply.applied_as == "change" else f"proctoring {reply.message}"
