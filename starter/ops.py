@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.payloads import workflow_id_for
@@ -73,10 +73,16 @@ async def resume(client: Client, attempt_id: str) -> None:
 
 async def cancel(client: Client, attempt_id: str) -> None:
     """End an attempt for good: its workflow closes the ProctorFree session and ends `expired`."""
+    handle = _handle(client, attempt_id)
     try:
-        await _handle(client, attempt_id).cancel()
+        # Temporal accepts a cancel request for a closed workflow without a word: ask first.
+        running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        if running:
+            await handle.cancel()
     except RPCError as error:
         raise _not_running(attempt_id, error) from error
+    if not running:
+        raise NotFound(f"attempt {attempt_id} has no running workflow: it is over already")
 
 
 # --- Helpers --------------------------------------------------------------------------------

@@ -18,13 +18,14 @@ from models.rules import (
     issues_certificate,
     lesson_outcome,
 )
-from models.tables import Certificate, Course, CourseProgress, Lesson, LessonProgress
+from models.tables import Certificate, Course, CourseProgress, Learner, Lesson, LessonProgress
 
 
 def complete_attempt(session: Session, request: CompletionRequest) -> CompletionReport:
     """Complete the lesson, then the course when this was its last required lesson, then the
     certificate when the course completed."""
     key = request.key
+    lock_learner(session, key.org_id, key.learner_id)
     exam = request.exam
     outcome = lesson_outcome(request.decision, exam.passed if exam else None, exam.score if exam else None)
     progress = _lesson_progress(session, key.org_id, key.course_id, key.lesson_id, key.learner_id)
@@ -48,6 +49,12 @@ def complete_attempt(session: Session, request: CompletionRequest) -> Completion
         course_reason=course.reason,
         certificate_issued=issued,
     )
+
+
+def lock_learner(session: Session, org_id: str, learner_id: str) -> None:
+    """One completion at a time per learner: two lessons completing at once must each see the
+    other, or neither completes the course (PostgreSQL reads committed rows only)."""
+    session.get(Learner, (org_id, learner_id), with_for_update=True)
 
 
 def evaluate_course(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from models.payloads import ReviewTaskChange, StatusChange
 from models.statuses import AttemptStatus, ReviewState, can_move
@@ -22,12 +22,14 @@ def record_change(session: Session, change: StatusChange) -> bool:
     if attempt is None:
         raise LookupError(f"attempt {change.attempt_id} is not stored")
     recorded = session.exec(
-        select(AttemptEvent.id).where(
+        select(AttemptEvent).where(
             AttemptEvent.attempt_id == change.attempt_id, AttemptEvent.seq == change.seq
         )
     ).first()
     if recorded is not None:
-        return False
+        if (recorded.event, recorded.status) == (change.event, change.status):
+            return False  # the same step, written again by a retry
+        _rewind(session, attempt, change.seq)
     if change.status is not None:
         _move(attempt, AttemptStatus(change.status), change.error_reason)
     if change.vendor is not None:
@@ -48,6 +50,32 @@ def record_change(session: Session, change: StatusChange) -> bool:
         )
     )
     return True
+
+
+def _rewind(session: Session, attempt: Attempt, seq: int) -> None:
+    """Undo the steps a lost workflow task wrote from `seq` on.
+
+    Local activities write before their workflow task is recorded; when that task is lost (a
+    killed worker, a timed-out task), the replay re-runs from the last recorded task and, with
+    messages now in a different place in the history, may take another branch. Its writes then
+    meet the lost branch's under the same sequence numbers: the lost ones give way."""
+    session.exec(delete(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.seq >= seq))
+    statuses = [
+        AttemptStatus(status)
+        for status in session.exec(
+            select(AttemptEvent.status)
+            .where(
+                AttemptEvent.attempt_id == attempt.id,
+                AttemptEvent.seq < seq,
+                AttemptEvent.status.is_not(None),
+            )  # type: ignore[union-attr]
+            .order_by(AttemptEvent.seq)
+        )
+    ]
+    attempt.status = statuses[-1] if statuses else AttemptStatus.CREATED
+    before_error = [status for status in statuses if status != AttemptStatus.ERROR]
+    attempt.parked_from = before_error[-1] if attempt.status == AttemptStatus.ERROR and before_error else None
+    session.flush()
 
 
 def _move(attempt: Attempt, new: AttemptStatus, error_reason: str | None) -> None:

@@ -12,7 +12,7 @@ from models.rules import lesson_outcome
 from models.tables import Attempt, Certificate, CourseProgress, LessonProgress, ResultChange, utcnow
 from proctorflow.errors import Conflict
 from store import catalog
-from store.progress import evaluate_course
+from store.progress import evaluate_course, lock_learner
 
 
 @dataclass
@@ -140,6 +140,7 @@ def change_result(
     lesson's success and let the course complete (and certify) if it now should. A completed
     course is never un-completed: its success and score are updated and the reply says so."""
     catalog.get_lesson(session, org_id, course_id, lesson_id)
+    lock_learner(session, org_id, learner_id)
     progress = session.get(LessonProgress, (org_id, course_id, lesson_id, learner_id))
     if progress is None or progress.completed_at is None:
         raise Conflict(

@@ -109,10 +109,11 @@ class AttemptWorkflow(VendorWaits):
             if plan.awaits_audit and self._decision is None:
                 await self._move(S.AWAITING_AUDIT, "awaiting_audit")
                 await self._audit_lands()
-            if self._decision is None:
-                await self._move(S.READY_FOR_REVIEW, "ready_for_review")
-                self._show_waiting_for("a reviewer to pass or fail the proctoring")
-                await workflow.wait_condition(lambda: self._decision is not None)
+            # Ready for review even when a decision came in already: the task is ready before
+            # the attempt's status says so, and a reviewer may be quicker than this step.
+            await self._move(S.READY_FOR_REVIEW, "ready_for_review")
+            self._show_waiting_for("a reviewer to pass or fail the proctoring")
+            await workflow.wait_condition(lambda: self._decision is not None)
             # "Passing or failing the proctoring session will also mark the task as completed."
             decided = S.PASSED if self._decision == "pass" else S.FAILED
             await self._move(decided, "decided", detail={"decision": self._decision, "by": self._decided_by})

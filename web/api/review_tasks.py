@@ -31,7 +31,7 @@ async def list_review_tasks(
         None, alias="open", description="true: not completed yet; false: completed"
     ),
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
     org_id: str = Depends(lms_org),
     svc: Services = Depends(services),
 ) -> ReviewTaskPage:
