@@ -46,8 +46,8 @@ def test_a_review_task_never_moves_back_when_a_late_write_replays(tmp_path):
 
 
 def test_steps_of_a_lost_workflow_task_give_way_to_the_replay(tmp_path):
-    """A killed worker's local activities wrote "ready_for_review" and "decided" under seqs 2
-    and 3; the replay, with the decision now earlier in the history, writes "decided" as seq 2."""
+    """A killed worker's local activities wrote "ready_for_review" and "decided" under seqs 3
+    and 4; the replay, with the decision now earlier in the history, writes "decided" as seq 3."""
     from datetime import UTC, datetime
 
     from sqlmodel import select
@@ -87,17 +87,25 @@ def test_steps_of_a_lost_workflow_task_give_way_to_the_replay(tmp_path):
                 session, StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=now)
             )
 
-    assert write(1, "finished", "finished")
-    assert write(2, "ready_for_review", "ready_for_review")
-    assert write(3, "decided", "passed")  # then the worker dies before its task is recorded
-    assert not write(1, "finished", "finished"), "a retried write changes nothing"
-    assert write(2, "decided", "passed"), "the replay's different step replaces the lost ones"
-    assert write(3, "lesson_completed", None)
-    assert write(4, "completed", "completed")
+    assert write(1, "vendor_session_created", "awaiting_setup")
+    assert write(2, "learner_finished", "finished")
+    assert write(3, "ready_for_review", "ready_for_review")
+    assert write(4, "decided", "passed")  # then the worker dies before its task is recorded
+    assert not write(2, "learner_finished", "finished"), "a retried write changes nothing"
+    assert write(3, "decided", "passed"), "the replay's different step replaces the lost ones"
+    assert write(4, "lesson_completed", None)
+    assert write(5, "completed", "completed")
     with sessions() as session:
         attempt = session.get(Attempt, "a1")
         events = session.exec(
             select(AttemptEvent.event).where(AttemptEvent.attempt_id == "a1").order_by(AttemptEvent.seq)
         ).all()
     assert attempt.status == "completed"
-    assert list(events) == ["opened", "finished", "decided", "lesson_completed", "completed"]
+    assert list(events) == [
+        "opened",
+        "vendor_session_created",
+        "learner_finished",
+        "decided",
+        "lesson_completed",
+        "completed",
+    ]
