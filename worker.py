@@ -58,9 +58,14 @@ def build_worker(
 
 
 async def run_worker(settings: Settings, box: SecretBox) -> None:
+    from proctorflow.metrics import prometheus_runtime
     from proctorflow.temporal import connect
 
-    client = await connect(settings)
+    runtime = None
+    if settings.metrics_port:
+        runtime = prometheus_runtime(settings.metrics_host, settings.metrics_port)
+        log.info("Prometheus metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    client = await connect(settings, runtime=runtime)
     engine = make_engine(settings.database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import errors
 from models.payloads import AuditReport, SessionProgress, VendorCall, VendorSessionRef
+from proctorflow import metrics
 from proctorflow.crypto import SecretBox
 from proctorfree.interface import (
     CredentialsRejected,
@@ -60,6 +61,7 @@ class VendorActivities:
     @activity.defn
     async def check_session_finished(self, call: VendorCall) -> SessionProgress:
         """Fails with NOT_YET until the learner has finished: the retry policy is the poll."""
+        _count_poll("finish")
         session = await self._get(call)
         if session.status not in ("finished", "closed") or session.finished_at is None:
             raise ApplicationError(
@@ -72,6 +74,7 @@ class VendorActivities:
     @activity.defn
     async def check_audit(self, call: VendorCall) -> AuditReport:
         """Fails with NOT_YET while ProctorFree is still auditing: the retry policy is the poll."""
+        _count_poll("audit")
         session = await self._get(call)
         if session.audit_status != "complete" or session.audit_outcome is None:
             raise ApplicationError(
@@ -109,27 +112,38 @@ def _session_id(call: VendorCall) -> str:
     return call.session_id
 
 
+def _count_poll(awaiting: str) -> None:
+    activity.metric_meter().create_counter(metrics.VENDOR_POLLS, "ProctorFree status checks").add(
+        1, {"awaiting": awaiting}
+    )
+
+
 async def _vendor(call: Awaitable[T]) -> T:
     """Await a vendor call, turning its failures into what Temporal should do about them."""
     try:
         return await call
-    except CredentialsRejected as exc:
-        raise ApplicationError(
+    except VendorError as exc:
+        activity.metric_meter().create_counter(metrics.VENDOR_ERRORS, "failed ProctorFree calls").add(
+            1, {"kind": type(exc).__name__}
+        )
+        raise _for_temporal(exc) from exc
+
+
+def _for_temporal(exc: VendorError) -> ApplicationError:
+    if isinstance(exc, CredentialsRejected):
+        return ApplicationError(
             "ProctorFree refused the integration's API credentials: rotate them, then resume",
             type=errors.CREDENTIALS_REJECTED,
             non_retryable=True,
-        ) from exc
-    except RequestRejected as exc:
-        raise ApplicationError(
-            f"ProctorFree refused the request: {exc}",
-            type=errors.REQUEST_REJECTED,
-            non_retryable=True,
-        ) from exc
-    except RateLimited as exc:
-        raise ApplicationError(
+        )
+    if isinstance(exc, RequestRejected):
+        return ApplicationError(
+            f"ProctorFree refused the request: {exc}", type=errors.REQUEST_REJECTED, non_retryable=True
+        )
+    if isinstance(exc, RateLimited):
+        return ApplicationError(
             "ProctorFree asked us to slow down",
             type=errors.RATE_LIMITED,
             next_retry_delay=timedelta(seconds=exc.retry_after),
-        ) from exc
-    except VendorError as exc:
-        raise ApplicationError(f"ProctorFree unavailable: {exc}", type=errors.VENDOR_UNAVAILABLE) from exc
+        )
+    return ApplicationError(f"ProctorFree unavailable: {exc}", type=errors.VENDOR_UNAVAILABLE)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     proctorfree_timeout: float = 10.0
     public_url: str = "http://127.0.0.1:8000"
 
+    # The worker serves Prometheus metrics here when set (the SDK's and ProctorFlow's).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     http_port: int = 8000
     emulator_port: int = 8100
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from proctorflow.codec import EncryptionCodec, PayloadKeys, load_or_create_keys
@@ -27,7 +28,7 @@ def data_converter(keys: PayloadKeys) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys))
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
+async def connect(settings: Settings, address: str | None = None, runtime: Runtime | None = None) -> Client:
     target = address or settings.temporal_address
     if not target:
         raise RuntimeError("PROCTORFLOW_TEMPORAL_ADDRESS is not set (dev mode sets it for you)")
@@ -37,6 +38,7 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
         data_converter=data_converter(payload_keys(settings)),
         api_key=settings.temporal_api_key,
         tls=_tls(settings),
+        runtime=runtime,
     )
 
 

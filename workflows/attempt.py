@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.rules import Decision, decision_refusal, time_limit
     from models.statuses import AttemptStatus, ReviewState
+    from proctorflow import metrics
 
 S = AttemptStatus
 
@@ -116,6 +117,7 @@ class AttemptWorkflow(VendorWaits):
             await workflow.wait_condition(lambda: self._decision is not None)
             # "Passing or failing the proctoring session will also mark the task as completed."
             decided = S.PASSED if self._decision == "pass" else S.FAILED
+            _count(metrics.DECISIONS, {"decision": str(self._decision)})
             await self._move(decided, "decided", detail={"decision": self._decision, "by": self._decided_by})
             if plan.creates_review_task:
                 await self._set_review_state(ReviewState(decided.value), decided_by=self._decided_by)
@@ -203,6 +205,10 @@ class AttemptWorkflow(VendorWaits):
         )
         first = self._completion is None
         self._completion = report
+        if first:
+            _count(
+                metrics.COMPLETIONS, {"method": self._attempt.method, "success": str(report.lesson_success)}
+            )
         await self._note("lesson_completed" if first else "completion_confirmed", self._completion_detail())
 
     # --- Messages -------------------------------------------------------------------------
@@ -352,3 +358,8 @@ class AttemptWorkflow(VendorWaits):
 
     def _finished_at_or_now(self) -> datetime:
         return self._finished_at or workflow.now()
+
+
+def _count(name: str, labels: dict[str, str]) -> None:
+    """A ProctorFlow counter; Temporal drops what a replay would count twice."""
+    workflow.metric_meter().create_counter(name).add(1, labels)

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import errors
     from models.payloads import VendorCall, VendorSessionRef
     from models.statuses import AttemptStatus
+    from proctorflow import metrics
 
 VENDOR_CALL_TIMEOUT = timedelta(seconds=30)
 VENDOR_RETRY = RetryPolicy(
@@ -128,6 +129,7 @@ class VendorWaits(Bookkeeping):
 
     async def _park(self, reason: str) -> None:
         parked_from, waiting_for = self._status, self._waiting_for
+        workflow.metric_meter().create_counter(metrics.PARKED).add(1)
         await self._move(AttemptStatus.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
         self._show_waiting_for(f"ops to fix the integration and resume ({reason})")
         self._resume_requested = False
