@@ -117,6 +117,9 @@ class SessionProgress(BaseModel):
 class StatusChange(BaseModel):
     attempt_id: str
     seq: int  # the workflow's own counter: a retried write is recognised, never doubled
+    # How far the workflow's history went when it wrote this: of two writes under one seq, the
+    # one from further on wins (the other came from a workflow task that was lost).
+    history_length: int = 0
     status: AttemptStatus | None = None
     event: str
     detail: dict = Field(default_factory=dict)

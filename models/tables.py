@@ -125,6 +125,7 @@ class AttemptEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     attempt_id: str = Field(index=True)
     seq: int
+    history_length: int = 0  # see StatusChange.history_length
     at: datetime = utc_field()
     event: str
     status: str | None = None

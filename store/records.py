@@ -29,6 +29,8 @@ def record_change(session: Session, change: StatusChange) -> bool:
     if recorded is not None:
         if (recorded.event, recorded.status) == (change.event, change.status):
             return False  # the same step, written again by a retry
+        if change.history_length <= recorded.history_length:
+            return False  # a late write from a workflow task that was lost: the later run stands
         _rewind(session, attempt, change.seq)
     if change.status is not None:
         _move(attempt, AttemptStatus(change.status), change.error_reason)
@@ -43,6 +45,7 @@ def record_change(session: Session, change: StatusChange) -> bool:
         AttemptEvent(
             attempt_id=attempt.id,
             seq=change.seq,
+            history_length=change.history_length,
             at=change.at,
             event=change.event,
             status=change.status,
@@ -58,7 +61,8 @@ def _rewind(session: Session, attempt: Attempt, seq: int) -> None:
     Local activities write before their workflow task is recorded; when that task is lost (a
     killed worker, a timed-out task), the replay re-runs from the last recorded task and, with
     messages now in a different place in the history, may take another branch. Its writes then
-    meet the lost branch's under the same sequence numbers: the lost ones give way."""
+    meet the lost branch's under the same sequence numbers: the lost ones, written from a
+    shorter history, give way; a lost one arriving late is ignored."""
     session.exec(delete(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id, AttemptEvent.seq >= seq))
     statuses = [
         AttemptStatus(status)

@@ -72,6 +72,7 @@ class Bookkeeping:
             StatusChange(
                 attempt_id=self._attempt.attempt_id,
                 seq=self._seq,
+                history_length=workflow.info().get_current_history_length(),
                 event=event,
                 at=workflow.now(),
                 **kwargs,

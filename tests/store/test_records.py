@@ -81,20 +81,26 @@ def test_steps_of_a_lost_workflow_task_give_way_to_the_replay(tmp_path):
         )
         session.add(AttemptEvent(attempt_id="a1", seq=0, at=now, event="opened", status="created"))
 
-    def write(seq: int, event: str, status: str | None) -> bool:
+    def write(seq: int, event: str, status: str | None, history_length: int = 10) -> bool:
+        change = StatusChange(
+            attempt_id="a1", seq=seq, event=event, status=status, at=now, history_length=history_length
+        )
         with transaction(sessions) as session:
-            return record_change(
-                session, StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=now)
-            )
+            return record_change(session, change)
 
     assert write(1, "vendor_session_created", "awaiting_setup")
     assert write(2, "learner_finished", "finished")
     assert write(3, "ready_for_review", "ready_for_review")
     assert write(4, "decided", "passed")  # then the worker dies before its task is recorded
     assert not write(2, "learner_finished", "finished"), "a retried write changes nothing"
-    assert write(3, "decided", "passed"), "the replay's different step replaces the lost ones"
-    assert write(4, "lesson_completed", None)
-    assert write(5, "completed", "completed")
+    assert write(3, "decided", "passed", history_length=14), (
+        "the replay's different step replaces the lost ones"
+    )
+    assert write(4, "lesson_completed", None, history_length=14)
+    assert not write(4, "decided", "passed", history_length=10), (
+        "a lost task's write arriving late is ignored"
+    )
+    assert write(5, "completed", "completed", history_length=20)
     with sessions() as session:
         attempt = session.get(Attempt, "a1")
         events = session.exec(
