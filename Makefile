@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,bench]'
 	touch $(STAMP)
 
 dev: $(STAMP)  ## the whole system on this machine: Temporal, worker, web app, emulator
@@ -17,6 +17,9 @@ dev: $(STAMP)  ## the whole system on this machine: Temporal, worker, web app, e
 
 test: $(STAMP)  ## every test: rules, workflows on real Temporal servers, API, browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## throughput, latency, vendor calls, memory vs Temporal's ceiling (~10 min; not part of test)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
