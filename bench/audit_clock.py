@@ -8,20 +8,16 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
-from bench.lifecycle import count_non_task_events
 from models.api import LessonIn
-from models.payloads import DecisionRequest
 from proctorflow.codec import PayloadKeys, new_key_spec
 from proctorflow.settings import Settings
 from proctorflow.temporal import data_converter, register_search_attributes
-from tests.support.harness import running_harness
-from workflows.attempt import AttemptWorkflow
+from tests.support.audits import full_attempt_with_audit_after, non_task_events
 
 EXAM = LessonIn(id="exam", title="Final exam", type="quiz", required=True)
 CLOCKS = (
@@ -75,30 +71,14 @@ async def audit_after(hours: int, tmp: Path) -> AuditFigures:
 
 
 async def _one_audit(env: WorkflowEnvironment, hours: int, tmp: Path) -> AuditFigures:
-    async with running_harness(env.client, tmp, **production_clocks()) as h:
-        h.seed([EXAM], {"exam": ("full", True)})
-        handle = await h.open("exam")
-        session_id = await h.session_id(handle)
-        # Hourly polls, the first at FINISH: the audit is there on check number hours + 1.
-        await h.set_faults(audit_ready_after_checks=hours + 1)
-        await h.learner_takes_exam(handle)
-        await h.wait_for(handle, lambda s: s.status == "awaiting_audit")
-        await env.sleep(timedelta(hours=hours + 2))
-        state = await h.wait_for(handle, lambda s: s.status == "ready_for_review")
-        stats = await h.stats()
-        await handle.execute_update(
-            AttemptWorkflow.decide, DecisionRequest(decision="pass", reviewer="bench")
-        )
-        await handle.result()
-        events = (await handle.fetch_history()).events
-    assert state.audit_at and state.finished_at
+    run = await full_attempt_with_audit_after(env, tmp, hours, reviewer="bench", **production_clocks())
     return AuditFigures(
         hours=hours,
-        polls=stats["sessions"][session_id]["status_checks"],
-        vendor_calls=sum(stats["api_calls"].values()),
-        history_events=len(events),
-        non_task_events=count_non_task_events(events),
-        audit_waited_hours=(state.audit_at - state.finished_at).total_seconds() / 3600,
+        polls=run.polls,
+        vendor_calls=sum(run.stats_when_ready["api_calls"].values()),
+        history_events=len(run.events_at_end),
+        non_task_events=non_task_events(run.events_at_end),
+        audit_waited_hours=run.waited.total_seconds() / 3600,
     )
 
 

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from bench.lms import Lms, Refused
 from bench.load import LoadResult, closed_loop
 from models.payloads import workflow_id_for
+from tests.support.audits import non_task_events
 
 TRAILING_CALLS_WAIT = 1.0  # lets the last polls' cancellations and webhooks land before counting
 
@@ -123,9 +124,5 @@ async def sample_histories(client: Client, attempt_ids: list[str], sample: int) 
     for attempt_id in attempt_ids[:sample]:
         history = await client.get_workflow_handle(workflow_id_for(attempt_id)).fetch_history()
         found.events.append(len(history.events))
-        found.non_task_events.append(count_non_task_events(history.events))
+        found.non_task_events.append(non_task_events(history.events))
     return found
-
-
-def count_non_task_events(events) -> int:  # noqa: ANN001 (protobuf HistoryEvent)
-    return sum(1 for e in events if not e.WhichOneof("attributes").startswith("workflow_task_"))

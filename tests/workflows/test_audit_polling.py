@@ -8,38 +8,15 @@ from datetime import timedelta
 import pytest
 
 from models.api import LessonIn
-from models.payloads import DecisionRequest
-from tests.support.harness import running_harness
-from workflows.attempt import AttemptWorkflow
+from tests.support.audits import full_attempt_with_audit_after, non_task_events
 
 EXAM = LessonIn(id="exam", title="Final exam", type="quiz", required=True)
 
 
-def non_task_events(events) -> int:
-    """Events other than workflow-task bookkeeping, whose count depends on how the server
-    batches signals and queries: activities, markers, signals, timers."""
-    return sum(1 for e in events if not e.WhichOneof("attributes").startswith("workflow_task_"))
-
-
 async def run_full_attempt_with_audit_after(env, tmp_path, hours: int) -> tuple[int, list, timedelta]:
-    """Returns (vendor polls, history length when the task turned ready, audit wait in workflow time)."""
-    async with running_harness(env.client, tmp_path) as h:
-        h.seed([EXAM], {"exam": ("full", True)})
-        handle = await h.open("exam")
-        session_id = await h.session_id(handle)
-        # Hourly polls, the first at once: the audit is there on check number hours + 1.
-        await h.set_faults(audit_ready_after_checks=hours + 1)
-        await h.learner_takes_exam(handle)
-        await h.wait_for(handle, lambda s: s.status == "awaiting_audit")
-        await env.sleep(timedelta(hours=hours + 2))
-        state = await h.wait_for(handle, lambda s: s.status == "ready_for_review")
-        polls = (await h.stats())["sessions"][session_id]["status_checks"]
-        events_when_audited = (await handle.fetch_history()).events
-        await handle.execute_update(AttemptWorkflow.decide, DecisionRequest(decision="pass", reviewer="rita"))
-        await handle.result()
-        await h.save_history(handle, f"full_audit_after_{hours}h")
-        assert state.audit_at and state.finished_at
-        return polls, events_when_audited, state.audit_at - state.finished_at
+    """Returns (vendor polls, history when the task turned ready, audit wait in workflow time)."""
+    run = await full_attempt_with_audit_after(env, tmp_path, hours)
+    return run.polls, run.events_when_ready, run.waited
 
 
 @pytest.mark.parametrize("hours", [1, 23])
