@@ -29,6 +29,7 @@ from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
 from store import catalog
 from store.db import SessionFactory, transaction
+from store.progress import lock_learner
 from workflows import search_attributes
 from workflows.attempt import AttemptWorkflow
 
@@ -120,6 +121,7 @@ def _store_attempt(sessions: SessionFactory, key: AttemptKey, body: OpenAttemptI
 
 
 def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -> tuple[Attempt, Lesson]:
+    lock_learner(session, key.org_id, key.learner_id)
     lesson = catalog.get_lesson(session, key.org_id, key.course_id, key.lesson_id)
     existing = session.get(Attempt, key.attempt_id)
     if existing is not None:
@@ -167,6 +169,8 @@ def _check_retake(session: Session, key: AttemptKey, lesson: Lesson) -> None:
             Attempt.course_id == key.course_id,
             Attempt.lesson_id == key.lesson_id,
             Attempt.learner_id == key.learner_id,
+            # The same attempt stored by a racing page load is confirmed, not refused.
+            Attempt.attempt_number != key.attempt_number,
         )
         .order_by(Attempt.attempt_number.desc())  # type: ignore[attr-defined]
     ).first()

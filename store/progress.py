@@ -54,9 +54,10 @@ def complete_attempt(session: Session, request: CompletionRequest) -> Completion
 
 
 def lock_learner(session: Session, org_id: str, learner_id: str) -> None:
-    """One completion at a time per learner: two lessons completing at once must each see the
-    other, or neither completes the course (PostgreSQL reads committed rows only). SQLite has
-    one writer at a time already."""
+    """One writer at a time per learner, until the transaction ends: two lessons completing at
+    once must each see the other, or neither completes the course, and two page loads opening
+    the same attempt must see one row (PostgreSQL reads committed rows only). SQLite has one
+    writer at a time already."""
     if session.get_bind().dialect.name == "postgresql":
         digest = hashlib.sha256(f"{org_id}\x1f{learner_id}".encode()).digest()
         session.execute(
