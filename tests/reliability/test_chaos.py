@@ -24,6 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func
 from sqlmodel import Session, col, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from models.statuses import TERMINAL
@@ -96,8 +97,9 @@ async def test_every_attempt_completes_exactly_once_through_worker_kills_a_tempo
                 ]
         except* AssertionError as failed:
             stuck = await asyncio.to_thread(_unfinished, system, course_id)
+            post_mortem = [await _post_mortem(system, attempt) for attempt in stuck[:3]]
             raise AssertionError(
-                f"{len(stuck)} attempts unfinished, e.g. {stuck[:5]}; {chaos_log}"
+                f"{len(stuck)} attempts unfinished; {chaos_log}; post-mortem: {post_mortem}"
             ) from failed
         finally:
             done.set()
@@ -326,13 +328,52 @@ def _open_attempts(system: System) -> int:
         ).one()
 
 
-def _unfinished(system: System, course_id: str) -> list[tuple[str, str, list[str]]]:
-    """Each attempt that did not complete: its lesson, its status, its last recorded steps."""
+def _unfinished(system: System, course_id: str) -> list[dict[str, Any]]:
+    """Each attempt that did not complete: its lesson, status and recorded steps."""
     with system.sessions() as session:
         attempts = session.exec(
             select(Attempt).where(Attempt.course_id == course_id, Attempt.status != "completed")
         ).all()
-        return [(a.lesson_id, a.status, [e.event for e in _events(session, a.id)][-4:]) for a in attempts]
+        return [
+            {
+                "workflow_id": a.workflow_id,
+                "lesson": a.lesson_id,
+                "status": a.status,
+                "steps": [(e.seq, e.event, e.history_length) for e in _events(session, a.id)],
+            }
+            for a in attempts
+        ]
+
+
+async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any]:
+    """What Temporal knows of an unfinished attempt, beside what the database recorded: the run's
+    status, its pending work, and the tail of its history (event id, type, detail)."""
+    handle = system.client.get_workflow_handle(attempt["workflow_id"])
+    try:
+        description = await handle.describe()
+        history = await handle.fetch_history()
+    except Exception as error:  # a post-mortem reports what it can
+        return {**attempt, "temporal": repr(error)}
+    tail = []
+    for event in history.events[-25:]:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        attributes = event.WhichOneof("attributes")
+        detail = getattr(event, attributes) if attributes else None
+        name = getattr(detail, "signal_name", "") or getattr(detail, "marker_name", "")
+        failure = getattr(detail, "failure", None)
+        message = failure.message if failure is not None and failure.message else ""
+        tail.append((event.event_id, kind, name, message))
+    raw = description.raw_description
+    return {
+        **attempt,
+        "run_status": description.status.name if description.status else None,
+        "history_length": raw.workflow_execution_info.history_length,
+        "pending_activities": [
+            (p.activity_type.name, p.attempt, p.last_failure.message) for p in raw.pending_activities
+        ],
+        "pending_workflow_task": str(raw.pending_workflow_task).replace("\n", " "),
+        "history_tail": tail,
+    }
 
 
 def _events(session: Session, attempt_id: str) -> list[AttemptEvent]:
