@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI, Request
@@ -24,12 +26,19 @@ def create_app(
 ) -> FastAPI:
     state = EmulatorState(Faults(audit_delay_seconds=audit_delay_seconds), clock=clock)
     background = Background()
-    state.listeners.append(WebhookNotifier(webhook_url, webhook_secret, state, background).on_event)
+    notifier = WebhookNotifier(webhook_url, webhook_secret, state, background)
+    state.listeners.append(notifier.on_event)
     state.listeners.append(partial(_schedule_timers, state, background))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await notifier.aclose()
 
     app = FastAPI(
         title="ProctorFree emulator",
         description="A modelled stand-in for ProctorFree's API, learner pages and webhooks.",
+        lifespan=lifespan,
     )
     app.state.emulator = state
     app.include_router(api.router)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
@@ -47,7 +48,11 @@ class WebhookNotifier:
         self._secret = secret
         self._state = state
         self._background = background
-        self._in_order = asyncio.Lock()  # one delivery at a time keeps events in emitted order
+        # One delivery at a time per session keeps its events in emitted order; sessions do not
+        # wait for each other, as a real vendor's deliveries would not. (A lock per session, kept
+        # as long as the emulator keeps the session itself.)
+        self._in_order: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._http: httpx.AsyncClient | None = None  # one connection pool, made on the server's loop
 
     def on_event(self, event_type: str, session: EmulatedSession, outcome: AuditOutcome | None) -> None:
         if not self.url or not self._state.knobs.send_webhooks:
@@ -64,15 +69,27 @@ class WebhookNotifier:
 
     async def _deliver(self, url: str, event: WebhookEvent) -> None:
         body = event.model_dump_json().encode()
-        async with self._in_order, httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS) as http:
-            for attempt in range(DELIVERY_ATTEMPTS):
-                if await self._post_once(http, url, body):
-                    self._state.stats.webhooks_sent += 1
-                    return
-                if attempt + 1 < DELIVERY_ATTEMPTS:
-                    await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2**attempt)
+        async with self._in_order[event.session_id]:
+            delivered = await self._deliver_with_retries(url, body)
+        if delivered:
+            self._state.stats.webhooks_sent += 1
+            return
         self._state.stats.webhooks_failed += 1
         log.warning("webhook %s (%s) not delivered to %s", event.event_id, event.type, url)
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _deliver_with_retries(self, url: str, body: bytes) -> bool:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_SECONDS)
+        for attempt in range(DELIVERY_ATTEMPTS):
+            if await self._post_once(self._http, url, body):
+                return True
+            if attempt + 1 < DELIVERY_ATTEMPTS:
+                await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2**attempt)
+        return False
 
     async def _post_once(self, http: httpx.AsyncClient, url: str, body: bytes) -> bool:
         timestamp = int(time.time())  # signed afresh per attempt, so retries are not stale

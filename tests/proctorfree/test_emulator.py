@@ -1,5 +1,6 @@
 """The emulator over real HTTP: learner pages, control API, audit timing, practice cap, webhooks."""
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -35,12 +36,14 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.deliveries: list[tuple[dict[str, str], bytes]] = []
+        self.slow_for: dict[str, float] = {}  # session id -> seconds its deliveries take
         self._lock = threading.Lock()
         self.app = FastAPI()
         self.app.post("/hooks")(self._receive)
 
     async def _receive(self, request: Request) -> dict[str, bool]:
         body = await request.body()
+        await asyncio.sleep(self.slow_for.get(WebhookEvent.model_validate_json(body).session_id, 0))
         with self._lock:
             self.deliveries.append((dict(request.headers), body))
         return {"ok": True}
@@ -365,6 +368,24 @@ def test_webhooks_are_signed_and_cover_start_finish_and_audit(receiver):
     assert {e.external_id for e in events} == {"att-1"}
     assert events[2].outcome == "clean"
     assert len({e.event_id for e in events}) == 3
+
+
+def test_a_slow_webhook_holds_up_its_own_sessions_events_only(receiver):
+    app = create_app(webhook_url=receiver.url, webhook_secret=WEBHOOK_SECRET)
+    with (
+        serve_in_thread(app, free_port()) as base_url,
+        httpx.Client(base_url=base_url, auth=("acme-key", "x")) as http,
+    ):
+        slow = create_session(http, external_id="att-slow")["session_id"]
+        quick = create_session(http, external_id="att-quick")["session_id"]
+        receiver.slow_for[slow] = 1.0
+        control(http, slow, "start")
+        control(http, slow, "finish")
+        control(http, quick, "start")
+        wait_for(lambda: len(receiver.deliveries) == 3)
+
+    arrived = [(e.session_id, e.type) for e in receiver.events()]
+    assert arrived == [(quick, "session.started"), (slow, "session.started"), (slow, "session.finished")]
 
 
 def test_send_webhooks_false_withholds_them(receiver):
