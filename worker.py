@@ -53,6 +53,9 @@ def build_worker(
             records.complete_attempt,
         ],
         activity_executor=executor,
+        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
+        max_concurrent_activities=settings.worker_activities,
+        max_cached_workflows=settings.worker_cached_workflows,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
     )
 

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     # The worker serves Prometheus metrics here when set (the SDK's and ProctorFlow's).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # What one worker process takes on at once. A worker that takes more workflow tasks than its
+    # CPUs finish within Temporal's 10-second task timeout loses them all and replays them again
+    # (seen as WORKFLOW_TASK_TIMED_OUT storms on 2 cores): scale out with more workers instead.
+    worker_workflow_tasks: int = Field(default=8, ge=2)
+    worker_activities: int = Field(default=50, ge=1)
+    # Workflows kept in memory between their steps; the rest are replayed from history when they
+    # wake (bounds the worker's memory however many attempts wait for review).
+    worker_cached_workflows: int = Field(default=500, ge=0)
     http_port: int = 8000
     emulator_port: int = 8100
 

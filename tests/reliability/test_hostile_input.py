@@ -11,13 +11,17 @@ and invalid data) against the live app on a real port, bounded in examples and i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import json
 import logging
+import pkgutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import hypothesis.strategies
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -35,6 +39,30 @@ from tests.api.helpers import (
     unique,
 )
 from tests.support.stack import Stack, running_stack
+
+LAZY_SCHEMATHESIS = (
+    schemathesis.core,
+    schemathesis.engine,
+    schemathesis.generation,
+    schemathesis.openapi,
+    schemathesis.specs,
+    schemathesis.transport,
+)
+
+
+def _import_the_fuzzers_whole() -> None:
+    """schemathesis and hypothesis import most of themselves on first use, and pytest rewrites
+    each such module (they are pytest plugins) with ast.parse. CPython 3.11 before 3.11.8 can
+    then fail with "AST constructor recursion depth mismatch" (gh-106905) if another thread
+    builds an AST at that moment, as the app's threads may during the test. Importing them here,
+    while collection runs alone, leaves nothing to import later."""
+    for package in (*LAZY_SCHEMATHESIS, hypothesis.strategies):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            with contextlib.suppress(Exception):  # optional extras whose dependencies are absent
+                importlib.import_module(module.name)
+
+
+_import_the_fuzzers_whole()
 
 EXAMPLES_PER_OPERATION = 12
 FUZZ_BUDGET_SECONDS = 60.0

@@ -122,9 +122,11 @@ class ReviewWorld:
         return Taken(learner_id, name, opened.attempt_id, session_id)
 
     async def audit_lands(self, taken: Taken, outcome: str = "clean") -> ReviewTask:
-        """ProctorFree finishes its audit; the task turns ready for review."""
+        """ProctorFree finishes its audit; the task, then the attempt, turn ready for review."""
         await self.stack.control("audit", taken.session_id, outcome=outcome)
-        return await self.wait_for_task(taken.attempt_id, "ready_for_review")
+        task = await self.wait_for_task(taken.attempt_id, "ready_for_review")
+        await self._until(lambda: self._attempt(taken.attempt_id).status == "ready_for_review")
+        return task
 
     async def ready_task(self, name: str) -> tuple[Taken, ReviewTask]:
         taken = await self.learner_finishes(name)
