@@ -24,12 +24,14 @@ from bench.system import Process
 from models.payloads import workflow_id_for
 from models.statuses import AttemptStatus
 from models.tables import Attempt
+from proctorflow.settings import Settings
 from store.db import SessionFactory
 from workflows.attempt import AttemptWorkflow
 
-# Temporal's default max_cached_workflows, which worker.py keeps: past it, waiting workflows
-# are evicted from the worker's memory and replayed when a message comes.
-WORKFLOW_CACHE = 1000
+# The worker's workflow cache (PROCTORFLOW_WORKER_CACHED_WORKFLOWS, which the bench leaves at its
+# default): past it, waiting workflows are evicted from the worker's memory and replayed when a
+# message comes.
+WORKFLOW_CACHE: int = Settings.model_fields["worker_cached_workflows"].default
 SETTLE_SECONDS = 2.0  # after the last one turns waiting: the worker's in-flight work drains
 WAIT_FOR_WAITING = 120.0  # longest wait for a batch to reach ready_for_review
 

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from proctorflow.errors import Refused
@@ -114,6 +115,11 @@ async def temporal_reachable() -> AsyncIterator[None]:
     """A Temporal outage answers 503 with a reason, not a 500."""
     try:
         yield
+    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+        raise Unavailable(
+            "the workflow service did not answer in time: the decision may still take effect; "
+            "read the attempt before sending it again"
+        ) from error
     except RPCError as error:
         raise Unavailable(
             f"the workflow service did not answer ({error.status.name if error.status else 'error'}): "
