@@ -29,6 +29,11 @@ log = logging.getLogger("proctorflow.worker")
 SHUTDOWN_GRACE = timedelta(seconds=20)
 
 
+def activity_executor(settings: Settings) -> ThreadPoolExecutor:
+    """Threads for the synchronous activities (the database writes): one per activity slot."""
+    return ThreadPoolExecutor(max_workers=settings.worker_activities, thread_name_prefix="activity")
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -74,7 +79,7 @@ async def run_worker(settings: Settings, box: SecretBox) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with activity_executor(settings) as executor:
         async with ProctorFreeClient(
             settings.proctorfree_url, timeout=settings.proctorfree_timeout
         ) as backend:

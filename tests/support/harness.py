@@ -7,7 +7,6 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from store import catalog
 from store.db import make_engine, session_factory, transaction
 from tests.support.database import fresh_database_url
 from tests.support.servers import free_port, serve_in_thread
-from worker import build_worker
+from worker import activity_executor, build_worker
 from workflows.attempt import AttemptWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "workflows" / "histories"
@@ -281,7 +280,7 @@ async def running_harness(
         )
         box = SecretBox(Fernet.generate_key().decode())
         harness = Harness(client, settings, emulator_url, box, engine)
-        with ThreadPoolExecutor(max_workers=8) as executor:
+        with activity_executor(settings) as executor:
             async with ProctorFreeClient(emulator_url, timeout=vendor_timeout) as backend:
                 worker = build_worker(client, settings, backend, harness.sessions, box, executor)
                 async with worker:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from tests.support.database import fresh_database_url
 from tests.support.keys import TEST_PAYLOAD_KEYS
 from tests.support.servers import free_port, serve_in_thread
 from web.app import create_app
-from worker import build_worker
+from worker import activity_executor, build_worker
 
 # Clocks short enough for the dev server: polls every second, windows of minutes.
 QUICK = dict(
@@ -100,7 +99,7 @@ async def running_stack(
     box = SecretBox(settings.secret_key or "")
     with (
         serve_in_thread(emulator_app, emulator_port) as emulator_url,
-        ThreadPoolExecutor(max_workers=8) as executor,
+        activity_executor(settings) as executor,
     ):
         async with ProctorFreeClient(emulator_url, timeout=5) as backend:  # noqa: SIM117 (a sync server inside async contexts)
             async with build_worker(client, settings, backend, sessions, box, executor):
