@@ -56,6 +56,7 @@ def build_worker(
             records.record_change,
             records.update_review_task,
             records.complete_attempt,
+            records.record_decision,
         ],
         activity_executor=executor,
         max_concurrent_workflow_tasks=settings.worker_workflow_tasks,

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from models.payloads import CompletionReport, CompletionRequest, ReviewTaskChange, StatusChange
+from models.payloads import (
+    CompletionReport,
+    CompletionRequest,
+    DecisionStep,
+    ReviewTaskChange,
+    StatusChange,
+)
 from store import progress, records
 from store.db import SessionFactory, transaction
 
@@ -28,3 +34,8 @@ class RecordActivities:
     def complete_attempt(self, request: CompletionRequest) -> CompletionReport:
         with transaction(self._sessions) as session:
             return progress.complete_attempt(session, request)
+
+    @activity.defn
+    def record_decision(self, step: DecisionStep) -> CompletionReport:
+        with transaction(self._sessions) as session:
+            return records.record_decision(session, step)

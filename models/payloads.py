@@ -145,6 +145,17 @@ class CompletionRequest(BaseModel):
     at: datetime
 
 
+class DecisionStep(BaseModel):
+    """A reviewer's decision and all it causes, written in one transaction: the move to passed or
+    failed (`decided`, under its seq), the review task, the lesson, course and certificate, then
+    the completion note and the move to completed under the two seqs after it."""
+
+    decided: StatusChange
+    review: ReviewTaskChange | None
+    completion: CompletionRequest
+    first_completion: bool  # False when the exam result completed the lesson already
+
+
 class CompletionReport(BaseModel):
     lesson_completed: bool
     lesson_success: bool

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, delete, select
 
-from models.payloads import ReviewTaskChange, StatusChange
+from models.payloads import CompletionReport, DecisionStep, ReviewTaskChange, StatusChange
 from models.statuses import AttemptStatus, ReviewState, can_move
 from models.tables import Attempt, AttemptEvent, Integration, Learner, Lesson, ReviewTask
+from store.progress import complete_attempt
 
 
 class IllegalTransition(Exception):
@@ -53,6 +54,25 @@ def record_change(session: Session, change: StatusChange) -> bool:
         )
     )
     return True
+
+
+def record_decision(session: Session, step: DecisionStep) -> CompletionReport:
+    """The decision's whole step (see `DecisionStep`); every part idempotent, as each is alone."""
+    decided = step.decided
+    record_change(session, decided)
+    if step.review is not None:
+        upsert_review_task(session, step.review)
+    report = complete_attempt(session, step.completion)
+    detail = report.model_dump()
+    note = "lesson_completed" if step.first_completion else "completion_confirmed"
+    for offset, event, status in ((1, note, None), (2, "completed", AttemptStatus.COMPLETED)):
+        record_change(
+            session,
+            decided.model_copy(
+                update={"seq": decided.seq + offset, "event": event, "status": status, "detail": detail}
+            ),
+        )
+    return report
 
 
 def _rewind(session: Session, attempt: Attempt, seq: int) -> None:

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         CompletionRequest,
         DecisionReply,
         DecisionRequest,
+        DecisionStep,
         ExamResult,
         SessionProgress,
         VendorSessionRef,
@@ -42,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
 S = AttemptStatus
 
 DECISION_REPLY_WAIT = timedelta(seconds=20)
+# Running-logic changes, in the order they were made (see tests/workflows/test_replay.py).
+DECISION_IN_ONE_WRITE = "decision-in-one-write"
 
 
 @workflow.defn
@@ -118,12 +121,18 @@ class AttemptWorkflow(VendorWaits):
             # "Passing or failing the proctoring session will also mark the task as completed."
             decided = S.PASSED if self._decision == "pass" else S.FAILED
             _count(metrics.DECISIONS, {"decision": str(self._decision)})
-            await self._move(decided, "decided", detail={"decision": self._decision, "by": self._decided_by})
+            if workflow.patched(DECISION_IN_ONE_WRITE):
+                await self._decide_and_complete(decided)
+                return self._done()
+            await self._move(decided, "decided", detail=self._decision_detail())
             if plan.creates_review_task:
                 await self._set_review_state(ReviewState(decided.value), decided_by=self._decided_by)
             await self._complete()
 
         await self._move(S.COMPLETED, "completed", detail=self._completion_detail())
+        return self._done()
+
+    def _done(self) -> AttemptState:
         self._show_waiting_for("nothing: the attempt is complete")
         return self.state()
 
@@ -191,25 +200,54 @@ class AttemptWorkflow(VendorWaits):
 
     async def _complete(self) -> None:
         """Lesson, then course when this was the last required lesson, then certificate."""
+        first = self._completion is None
         report = await workflow.execute_local_activity_method(
             RecordActivities.complete_attempt,
-            CompletionRequest(
-                attempt_id=self._attempt.attempt_id,
-                key=self._attempt.key,
-                decision=self._decision,
-                exam=self._exam,
-                at=workflow.now(),
-            ),
+            self._completion_request(),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
+        self._completed(report, first)
+        await self._note("lesson_completed" if first else "completion_confirmed", self._completion_detail())
+
+    async def _decide_and_complete(self, decided: AttemptStatus) -> None:
+        """The decision, the review task, the lesson, course and certificate, and the move to
+        completed, in one write: the reviewer's reply waits for one database round trip, not five."""
         first = self._completion is None
+        review = None
+        if self._plan.creates_review_task:
+            review = self._review_change(ReviewState(decided.value), decided_by=self._decided_by)
+        step = DecisionStep(
+            decided=self._next_change("decided", status=decided, detail=self._decision_detail()),
+            review=review,
+            completion=self._completion_request(),
+            first_completion=first,
+        )
+        self._seq += 2  # the completion note and the move to completed, written in the same step
+        report = await workflow.execute_local_activity_method(
+            RecordActivities.record_decision,
+            step,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        self._completed(report, first)
+        self._show_status(S.COMPLETED)
+
+    def _completion_request(self) -> CompletionRequest:
+        return CompletionRequest(
+            attempt_id=self._attempt.attempt_id,
+            key=self._attempt.key,
+            decision=self._decision,
+            exam=self._exam,
+            at=workflow.now(),
+        )
+
+    def _completed(self, report: CompletionReport, first: bool) -> None:
         self._completion = report
         if first:
             _count(
                 metrics.COMPLETIONS, {"method": self._attempt.method, "success": str(report.lesson_success)}
             )
-        await self._note("lesson_completed" if first else "completion_confirmed", self._completion_detail())
 
     # --- Messages -------------------------------------------------------------------------
 
@@ -335,6 +373,9 @@ class AttemptWorkflow(VendorWaits):
         if report.certificate_issued:
             parts.append("certificate issued")
         return ", ".join(parts)
+
+    def _decision_detail(self) -> dict[str, Any]:
+        return {"decision": self._decision, "by": self._decided_by}
 
     def _completion_detail(self) -> dict[str, Any]:
         return self._completion.model_dump() if self._completion else {}

@@ -41,42 +41,60 @@ class Bookkeeping:
         audit_outcome: str | None = None,
         decided_by: str | None = None,
     ) -> None:
-        self._review_state = state
-        workflow.upsert_search_attributes([search_attributes.REVIEW_STATE.value_set(state.value)])
         await workflow.execute_local_activity_method(
             RecordActivities.update_review_task,
-            ReviewTaskChange(
-                attempt_id=self._attempt.attempt_id,
-                state=state,
-                at=workflow.now(),
-                flagged=flagged,
-                audit_outcome=audit_outcome,
-                decided_by=decided_by,
-            ),
+            self._review_change(state, flagged, audit_outcome, decided_by),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
 
+    def _review_change(
+        self,
+        state: ReviewState,
+        flagged: bool = False,
+        audit_outcome: str | None = None,
+        decided_by: str | None = None,
+    ) -> ReviewTaskChange:
+        """The review task's next state, shown at once in Temporal (and written by the caller)."""
+        self._review_state = state
+        workflow.upsert_search_attributes([search_attributes.REVIEW_STATE.value_set(state.value)])
+        return ReviewTaskChange(
+            attempt_id=self._attempt.attempt_id,
+            state=state,
+            at=workflow.now(),
+            flagged=flagged,
+            audit_outcome=audit_outcome,
+            decided_by=decided_by,
+        )
+
     async def _move(self, status: AttemptStatus, event: str, **kwargs: Any) -> None:
         await self._record(event, status=status, **kwargs)
-        self._status = status  # after the write: what a query shows, the database has
-        workflow.upsert_search_attributes([search_attributes.ATTEMPT_STATUS.value_set(status.value)])
+        self._show_status(status)
 
     async def _note(self, event: str, detail: dict[str, Any]) -> None:
         await self._record(event, detail=detail)
 
     async def _record(self, event: str, **kwargs: Any) -> None:
-        self._seq += 1
         await workflow.execute_local_activity_method(
             RecordActivities.record_change,
-            StatusChange(
-                attempt_id=self._attempt.attempt_id,
-                seq=self._seq,
-                history_length=workflow.info().get_current_history_length(),
-                event=event,
-                at=workflow.now(),
-                **kwargs,
-            ),
+            self._next_change(event, **kwargs),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
+
+    def _next_change(self, event: str, **kwargs: Any) -> StatusChange:
+        """The next step under the next sequence number (the caller writes it)."""
+        self._seq += 1
+        return StatusChange(
+            attempt_id=self._attempt.attempt_id,
+            seq=self._seq,
+            history_length=workflow.info().get_current_history_length(),
+            event=event,
+            at=workflow.now(),
+            **kwargs,
+        )
+
+    def _show_status(self, status: AttemptStatus) -> None:
+        """After the write: what a query and Temporal's search attributes show, the database has."""
+        self._status = status
+        workflow.upsert_search_attributes([search_attributes.ATTEMPT_STATUS.value_set(status.value)])

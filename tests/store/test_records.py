@@ -8,10 +8,19 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from models.payloads import ReviewTaskChange, StatusChange
-from models.tables import Attempt, AttemptEvent, ReviewTask
+from models.api import CourseIn, CourseSettingsIn, LessonIn
+from models.payloads import (
+    AttemptKey,
+    CompletionRequest,
+    DecisionStep,
+    ExamResult,
+    ReviewTaskChange,
+    StatusChange,
+)
+from models.tables import Attempt, AttemptEvent, Certificate, LessonProgress, ReviewTask
+from store import catalog
 from store.db import SessionFactory, make_engine, session_factory, transaction
-from store.records import record_change, upsert_review_task
+from store.records import record_change, record_decision, upsert_review_task
 from tests.support.database import fresh_database_url
 
 NOW = datetime.now(UTC)
@@ -91,3 +100,46 @@ def test_steps_of_a_lost_workflow_task_give_way_to_the_replay(sessions):
         "lesson_completed",
         "completed",
     ]
+
+
+def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_nothing(sessions):
+    with transaction(sessions) as session:
+        catalog.ensure_organisation(session, "o", "Org")
+        lesson = LessonIn(id="l", title="Final", type="quiz", required=True)
+        catalog.put_course(
+            session,
+            "o",
+            "c",
+            CourseIn(title="Course", lessons=[lesson], settings=CourseSettingsIn(certificate=True)),
+        )
+        for seq, event, status in (
+            (1, "vendor_session_created", "awaiting_setup"),
+            (2, "learner_finished", "finished"),
+            (3, "ready_for_review", "ready_for_review"),
+        ):
+            record_change(session, StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=NOW))
+    key = AttemptKey(org_id="o", course_id="c", lesson_id="l", learner_id="p", attempt_number=1)
+    step = DecisionStep(
+        decided=StatusChange(attempt_id="a1", seq=4, event="decided", status="passed", at=NOW),
+        review=ReviewTaskChange(attempt_id="a1", state="passed", at=NOW, decided_by="rita"),
+        completion=CompletionRequest(
+            attempt_id="a1", key=key, decision="pass", exam=ExamResult(score=90, passed=True), at=NOW
+        ),
+        first_completion=True,
+    )
+
+    reports = []
+    for _ in range(2):  # the local activity retried after its transaction committed
+        with transaction(sessions) as session:
+            reports.append(record_decision(session, step))
+
+    assert reports[0] == reports[1] and reports[0].course_completed and reports[0].certificate_issued
+    with sessions() as session:
+        events = session.exec(
+            select(AttemptEvent.seq, AttemptEvent.event).where(AttemptEvent.attempt_id == "a1")
+        ).all()
+        assert sorted(events)[-3:] == [(4, "decided"), (5, "lesson_completed"), (6, "completed")]
+        assert session.get(Attempt, "a1").status == "completed"
+        assert session.exec(select(ReviewTask)).one().decided_by == "rita"
+        assert len(session.exec(select(LessonProgress)).all()) == 1
+        assert len(session.exec(select(Certificate)).all()) == 1
