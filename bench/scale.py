@@ -22,9 +22,9 @@ class Scale:
     open_rate: float = 20  # lesson opens per second
     open_seconds: float = 15
     audit_hours: tuple[int, ...] = (1, 23, 24)
-    # Past 500 (the worker's default workflow cache) memory should level off: measured steps
+    # Past 250 (the worker's default workflow cache) memory should level off: measured steps
     # before and after it show whether it does; the budget decides how far the run gets.
-    memory_checkpoints: tuple[int, ...] = (250, 500, 750, 1000, 1500, 2000, 5000, MEMORY_TARGET)
+    memory_checkpoints: tuple[int, ...] = (125, 250, 500, 750, 1000, 1500, 2000, 5000, MEMORY_TARGET)
     memory_concurrency: int = 16
     memory_seconds: float = 330
 

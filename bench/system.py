@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 from temporalio.client import Client
 
 from proctorflow.codec import new_key_spec
-from proctorflow.dev_layout import temporal_binary
+from proctorflow.dev_layout import child_environment, temporal_binary
 from proctorflow.processes import HOST, port_open
 from proctorflow.settings import Settings
 from proctorflow.temporal import connect, register_search_attributes
@@ -99,14 +99,9 @@ def environment_for(settings: Settings, run_dir: Path) -> dict[str, str]:
     Bytecode is cached (in the run's folder, not the source tree) even where the shell says
     PYTHONDONTWRITEBYTECODE: as in the Docker image, where pip compiles it at install. Without
     it the worker compiles the workflow's source again for every workflow it starts."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PROCTORFLOW_")}
+    env = child_environment(settings)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(run_dir / "pycache")
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"PROCTORFLOW_{name.upper()}"] = str(value)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 

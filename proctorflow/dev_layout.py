@@ -1,4 +1,4 @@
-"""Dev mode's layout: which processes run, on which ports, with which shared settings.
+"""Dev mode's layout: which processes run, on which ports, with which settings.
 
 Everything lives under the data folder (`.data/` by default): the Temporal dev server's state,
 the SQLite database, the key for vendor credentials and the key ring for Temporal payloads.
@@ -18,21 +18,6 @@ from proctorflow.processes import HOST
 from proctorflow.settings import Settings, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# Settings every child must agree on, passed to them as PROCTORFLOW_* variables.
-SHARED_SETTINGS = (
-    "database_url",
-    "secret_key",
-    "payload_keys",
-    "lms_token",
-    "webhook_secret",
-    "temporal_address",
-    "proctorfree_url",
-    "public_url",
-    "http_port",
-    "emulator_port",
-    "codec_ui_origin",
-    "codec_trust_ui_origin",
-)
 
 
 class DevError(Exception):
@@ -84,8 +69,12 @@ def dev_settings(options: DevOptions) -> Settings:
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTORFLOW_")}
-    env.update({f"PROCTORFLOW_{name.upper()}": str(getattr(settings, name)) for name in SHARED_SETTINGS})
+    """Every setting as the PROCTORFLOW_* variable a child reads (so the shell's own, such as
+    PROCTORFLOW_AUDIT_POLL_INTERVAL, reach every part), and no other PROCTORFLOW_* variable."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PROCTORFLOW_")}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"PROCTORFLOW_{name.upper()}"] = str(value)
     env["PYTHONUNBUFFERED"] = "1"  # lines reach the terminal as they are written
     if (PROJECT_ROOT / "worker.py").exists():  # a source checkout, installed or not
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))

@@ -48,8 +48,10 @@ class Settings(BaseSettings):
     worker_workflow_tasks: int = Field(default=8, ge=2)
     worker_activities: int = Field(default=50, ge=1)
     # Workflows kept in memory between their steps; the rest are replayed from history when they
-    # wake (bounds the worker's memory however many attempts wait for review).
-    worker_cached_workflows: int = Field(default=500, ge=0)
+    # wake (bounds the worker's memory however many attempts wait for review). Attempts wait
+    # hours between a few bursts of steps, so a cache holds the ones in their burst: an evicted
+    # one replays its ~50 events (milliseconds) when the reviewer decides.
+    worker_cached_workflows: int = Field(default=250, ge=0)
     http_port: int = 8000
     emulator_port: int = 8100
 

@@ -15,13 +15,13 @@ from temporalio.client import WorkflowFailureError
 
 from models.payloads import workflow_id_for
 from models.tables import Attempt
+from proctorflow.dev_layout import child_environment
 from proctorflow.errors import Conflict, Invalid, NotFound
 from proctorflow.ops_cli import add_ops_commands
 from proctorflow.settings import Settings, get_settings
 from starter import ops
 from store.db import make_engine, session_factory, transaction
 from tests.api.helpers import learner_takes_exam, open_attempt, proctored_course, unique, vendor_session
-from tests.reliability.support import environment_for
 from tests.support.database import fresh_database_url
 from tests.support.stack import Stack, running_stack
 
@@ -39,7 +39,7 @@ def ops_environment(monkeypatch) -> Iterator[callable]:
     """Point the CLI's settings (PROCTORFLOW_* variables) at a given system."""
 
     def point_at(settings: Settings) -> None:
-        for name, value in environment_for(settings).items():
+        for name, value in child_environment(settings).items():
             if name.startswith("PROCTORFLOW_"):
                 monkeypatch.setenv(name, value)
         get_settings.cache_clear()

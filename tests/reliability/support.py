@@ -21,28 +21,15 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from proctorflow.dev_layout import DevOptions, temporal_command
+from proctorflow.dev_layout import DevOptions, child_environment, temporal_command
 from proctorflow.processes import Child, port_open
 from proctorflow.settings import Settings
 from proctorflow.temporal import connect, register_search_attributes
 from proctorfree.emulator.faults import FaultPlan, Faults
 from tests.support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 60.0
 STOP_GRACE = 10.0
-
-
-def environment_for(settings: Settings) -> dict[str, str]:
-    """Every setting as the PROCTORFLOW_* variable a child process reads, and nothing else of
-    ProctorFlow's from this process's environment."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PROCTORFLOW_")}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"PROCTORFLOW_{name.upper()}"] = str(value)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def _kill(child: Child) -> None:
@@ -120,7 +107,7 @@ class WorkerProcess:
     """`proctorflow worker` as its own process, killed and started again at will."""
 
     def __init__(self, settings: Settings) -> None:
-        self._env = environment_for(settings)
+        self._env = child_environment(settings)
         self._child: Child | None = None
         self.starts = 0
         self.kills = 0
