@@ -155,7 +155,13 @@ class AttemptWorkflow(VendorWaits):
                 timers.session_poll_max_interval,
             )
 
-        result = await self._until(lambda: self._finished, poll, self._polled_finish, self._practice_limit)
+        result = await self._until(
+            lambda: self._finished,
+            poll,
+            self._polled_finish,
+            self._practice_limit,
+            first_poll_at=min(workflow.now() + timers.session_poll_interval, deadline),
+        )
         await self._record_learner_start()
         if result == "limit":
             await self._vendor(VendorActivities.close_session)
@@ -187,7 +193,10 @@ class AttemptWorkflow(VendorWaits):
         def poll() -> workflow.ActivityHandle[Any]:
             return self._start_poll(VendorActivities.check_audit, deadline, timers.audit_poll_interval)
 
-        await self._until(lambda: self._audit is not None, poll, self.audit_completed)
+        first_poll_at = min(workflow.now() + timers.audit_poll_interval, deadline)
+        await self._until(
+            lambda: self._audit is not None, poll, self.audit_completed, first_poll_at=first_poll_at
+        )
         if self._audit is None:
             self._audit = AuditReport(outcome="missing", escalated=True)
             self._audit_at = workflow.now()

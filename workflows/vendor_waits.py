@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from proctorflow import metrics
 
 VENDOR_CALL_TIMEOUT = timedelta(seconds=30)
+# Running-logic change: waits poll the vendor first after one interval, not at once.
+FIRST_POLL_AFTER_ONE_INTERVAL = "first-poll-after-one-interval"
 VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -68,13 +70,19 @@ class VendorWaits(Bookkeeping):
         start_poll: Callable[[], workflow.ActivityHandle[Any]],
         on_polled: Callable[[Any], None],
         limit: Callable[[], datetime | None] = lambda: None,
+        first_poll_at: datetime | None = None,
     ) -> str:
         """Wait until `done()`: a signal makes it true, or the poll activity finds the vendor
-        ready and `on_polled` records what it found.
+        ready and `on_polled` records what it found. No poll runs before `first_poll_at`: the
+        vendor cannot be ready the moment the wait begins, and a webhook usually comes first.
 
         Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed). Ops
         can make it ask the vendor at once (`check_vendor_now`) instead of at the next interval.
         """
+        if first_poll_at is not None and workflow.patched(FIRST_POLL_AFTER_ONE_INTERVAL):
+            outcome = await self._race(done, None, limit, quiet_until=first_poll_at)
+            if outcome in ("done", "limit"):
+                return outcome
         while not done():
             poll = start_poll()
             try:
@@ -93,25 +101,39 @@ class VendorWaits(Bookkeeping):
                 await self._park(_reason(failure))
         return "done"
 
-    async def _race(self, done: Any, poll: workflow.ActivityHandle[Any], limit: Any) -> str:
+    async def _race(
+        self,
+        done: Any,
+        poll: workflow.ActivityHandle[Any] | None,
+        limit: Any,
+        quiet_until: datetime | None = None,
+    ) -> str:
+        """Wait for whichever comes first: "done", "polled" (the poll ended), "again" (ops asked
+        to check now), "limit" (`limit()` passed) or "quiet" (`quiet_until` passed)."""
         while True:
             await self._on_wake()
             limit_at = limit()
-            timeout = None if limit_at is None else max(limit_at - workflow.now(), timedelta(0))
+            ends = [end for end in (limit_at, quiet_until) if end is not None]
+            timeout = max(min(ends) - workflow.now(), timedelta(0)) if ends else None
             was_started = self._started
             try:
                 await workflow.wait_condition(
-                    lambda was=was_started: done() or poll.done() or self._started != was or self._check_now,
+                    lambda was=was_started: (
+                        done()
+                        or (poll is not None and poll.done())
+                        or self._started != was
+                        or self._check_now
+                    ),
                     timeout=timeout,
                 )
             except TimeoutError:
-                return "limit"
+                return "limit" if limit_at is not None and workflow.now() >= limit_at else "quiet"
             if done():
                 return "done"
             if self._check_now:
                 self._check_now = False
                 return "again"
-            if poll.done():
+            if poll is not None and poll.done():
                 return "polled"
 
     async def _vendor(self, activity: Any) -> Any:

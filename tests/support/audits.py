@@ -49,8 +49,8 @@ async def full_attempt_with_audit_after(
         h.seed([EXAM], {"exam": ("full", True)})
         handle = await h.open("exam")
         session_id = await h.session_id(handle)
-        # Hourly polls, the first at once: the audit is there on check number hours + 1.
-        await h.set_faults(audit_ready_after_checks=hours + 1)
+        # Hourly polls, the first an hour after FINISH: the audit is there on check number `hours`.
+        await h.set_faults(audit_ready_after_checks=hours)
         await h.learner_takes_exam(handle)
         await h.wait_for(handle, lambda s: s.status == "awaiting_audit")
         await env.sleep(timedelta(hours=hours + 2))

@@ -27,6 +27,7 @@ async def test_full_method_audit_polls_stay_few_over_23_hours(time_skipping, tmp
         f"({non_task_events(events)} besides workflow tasks), waited {waited}"
     )
     assert waited >= timedelta(hours=hours - 1), "the audit landed in workflow time, not at once"
+    assert waited < timedelta(hours=hours + 1), "found by the first poll after it landed"
     assert polls <= 30, "at most 30 polls for a 23-hour audit"
     assert polls <= hours + 2
 
