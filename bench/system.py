@@ -12,14 +12,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 from temporalio.client import Client
 
 from proctorflow.codec import new_key_spec
@@ -29,6 +27,7 @@ from proctorflow.settings import Settings
 from proctorflow.temporal import connect, register_search_attributes
 from store.migrate import upgrade
 from tests.support.servers import free_port
+from tests.support.settings import loopback_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 60.0
@@ -144,19 +143,11 @@ class System:
 
 def bench_settings(run_dir: Path) -> Settings:
     """Production clocks (webhooks bring the news, polls are the safety net), fresh secrets."""
-    web_port, emulator_port, temporal_port = free_port(), free_port(), free_port()
-    return Settings(
-        database_url=f"sqlite:///{run_dir / 'proctorflow.db'}",
-        temporal_address=f"{HOST}:{temporal_port}",
-        task_queue="bench-attempts",
-        lms_token=f"bench-{uuid.uuid4().hex}",
-        secret_key=Fernet.generate_key().decode(),
-        payload_keys=new_key_spec("bench-1"),
-        webhook_secret=f"whsec-{uuid.uuid4().hex}",
-        proctorfree_url=f"http://{HOST}:{emulator_port}",
-        public_url=f"http://{HOST}:{web_port}",
-        http_port=web_port,
-        emulator_port=emulator_port,
+    return loopback_settings(
+        f"sqlite:///{run_dir / 'proctorflow.db'}",
+        f"{HOST}:{free_port()}",
+        "bench-attempts",
+        new_key_spec("bench-1"),
     )
 
 

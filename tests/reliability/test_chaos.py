@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.fernet import Fernet
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
@@ -44,7 +43,8 @@ from tests.reliability.support import (
     learner_ids,
 )
 from tests.support.database import fresh_database_url
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.servers import serve_in_thread
+from tests.support.settings import loopback_settings
 from tests.support.stack import QUICK
 from web.app import create_app
 
@@ -144,22 +144,15 @@ async def running_system(tmp_path: Path, **overrides: Any) -> AsyncIterator[Syst
     """Temporal and the worker as child processes; the web app and the ProctorFree emulator
     (its signed webhooks going to the web app) served in this process on free ports; a
     migrated database all of them share (SQLite; PostgreSQL under PROCTORFLOW_TEST_POSTGRES)."""
-    web_port, emulator_port = free_port(), free_port()
     temporal = TemporalServer(tmp_path / "temporal")
-    settings = Settings(
-        database_url=await asyncio.to_thread(fresh_database_url, tmp_path),
-        temporal_address=temporal.address,
-        task_queue=f"reliability-{uuid.uuid4().hex[:8]}",
-        lms_token=f"lms-{uuid.uuid4().hex}",
-        secret_key=Fernet.generate_key().decode(),
-        payload_keys=new_key_spec("reliability-1"),
-        webhook_secret=f"whsec-{uuid.uuid4().hex}",
-        proctorfree_url=f"http://127.0.0.1:{emulator_port}",
-        public_url=f"http://127.0.0.1:{web_port}",
-        http_port=web_port,
-        emulator_port=emulator_port,
+    settings = loopback_settings(
+        await asyncio.to_thread(fresh_database_url, tmp_path),
+        temporal.address,
+        f"reliability-{uuid.uuid4().hex[:8]}",
+        new_key_spec("reliability-1"),
         **{**QUICK, **overrides},
     )
+    web_port, emulator_port = settings.http_port, settings.emulator_port
     # For a post-mortem of a failed run: with this key ring `temporal workflow show` output decodes.
     (tmp_path / "payload.keys").write_text(settings.payload_keys or "")
     engine = make_engine(settings.database_url)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.fernet import Fernet
 from temporalio.client import Client
 
 from proctorflow.crypto import SecretBox
@@ -23,7 +22,8 @@ from proctorfree.emulator.app import create_app as create_emulator
 from store.db import make_engine, session_factory
 from tests.support.database import fresh_database_url
 from tests.support.keys import TEST_PAYLOAD_KEYS
-from tests.support.servers import free_port, serve_in_thread
+from tests.support.servers import serve_in_thread
+from tests.support.settings import loopback_settings
 from web.app import create_app
 from worker import activity_executor, build_worker
 
@@ -72,24 +72,16 @@ async def running_stack(
     client: Client, tmp_path: Path, webhooks: bool = True, audit_delay: float = 3600.0, **overrides: Any
 ) -> AsyncIterator[Stack]:
     database_url = await asyncio.to_thread(fresh_database_url, tmp_path)
-    web_port, emulator_port = free_port(), free_port()
-    token = f"lms-{uuid.uuid4().hex}"
-    settings = Settings(
-        database_url=database_url,
+    settings = loopback_settings(
+        database_url,
         # The web app runs on its own event loop in a thread: it connects a client of its own.
-        temporal_address=client.service_client.config.target_host,
-        task_queue=f"test-{uuid.uuid4().hex[:8]}",
-        lms_token=token,
-        secret_key=Fernet.generate_key().decode(),
-        payload_keys=TEST_PAYLOAD_KEYS,
+        client.service_client.config.target_host,
+        f"test-{uuid.uuid4().hex[:8]}",
+        TEST_PAYLOAD_KEYS,
         codec_token=f"codec-{uuid.uuid4().hex}",
-        webhook_secret=f"whsec-{uuid.uuid4().hex}",
-        proctorfree_url=f"http://127.0.0.1:{emulator_port}",
-        public_url=f"http://127.0.0.1:{web_port}",
-        http_port=web_port,
-        emulator_port=emulator_port,
         **{**QUICK, **overrides},
     )
+    token, web_port, emulator_port = settings.lms_token, settings.http_port, settings.emulator_port
     webhook_url = f"{settings.public_url}/api/v1/webhooks/proctorfree" if webhooks else None
     emulator_app = create_emulator(
         webhook_url=webhook_url, webhook_secret=settings.webhook_secret, audit_delay_seconds=audit_delay
