@@ -54,6 +54,7 @@ def build_worker(
             vendor.check_audit,
             vendor.close_session,
             records.record_change,
+            records.record_steps,
             records.update_review_task,
             records.complete_attempt,
             records.record_decision,

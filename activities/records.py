@@ -11,6 +11,7 @@ from models.payloads import (
     DecisionStep,
     ReviewTaskChange,
     StatusChange,
+    StepBatch,
 )
 from store import progress, records
 from store.db import SessionFactory, transaction
@@ -24,6 +25,11 @@ class RecordActivities:
     def record_change(self, change: StatusChange) -> None:
         with transaction(self._sessions) as session:
             records.record_change(session, change)
+
+    @activity.defn
+    def record_steps(self, batch: StepBatch) -> None:
+        with transaction(self._sessions) as session:
+            records.record_steps(session, batch)
 
     @activity.defn
     def update_review_task(self, change: ReviewTaskChange) -> None:

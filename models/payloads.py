@@ -137,6 +137,14 @@ class ReviewTaskChange(BaseModel):
     decided_by: str | None = None
 
 
+class StepBatch(BaseModel):
+    """What the workflow did since it last waited, written in one transaction: its steps in
+    order, and the review task's changes in order."""
+
+    changes: list[StatusChange] = Field(default_factory=list)
+    reviews: list[ReviewTaskChange] = Field(default_factory=list)
+
+
 class CompletionRequest(BaseModel):
     attempt_id: str
     key: AttemptKey

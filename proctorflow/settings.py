@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     codec_token: str | None = None
     codec_ui_origin: str = "http://127.0.0.1:8233"
     codec_trust_ui_origin: bool = False
+    # An LMS token found valid is trusted this long without asking the database again (most
+    # calls skip a query); a token deleted from the database stops working within this time.
+    token_cache_seconds: float = Field(default=60.0, ge=0)
     webhook_secret: str = "dev-webhook-secret"
     webhook_tolerance: int = 300
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, delete, select
 
-from models.payloads import CompletionReport, DecisionStep, ReviewTaskChange, StatusChange
+from models.payloads import CompletionReport, DecisionStep, ReviewTaskChange, StatusChange, StepBatch
 from models.statuses import AttemptStatus, ReviewState, can_move
 from models.tables import Attempt, AttemptEvent, Integration, Learner, Lesson, ReviewTask
 from store.progress import complete_attempt
@@ -54,6 +54,14 @@ def record_change(session: Session, change: StatusChange) -> bool:
         )
     )
     return True
+
+
+def record_steps(session: Session, batch: StepBatch) -> None:
+    """The workflow's steps since it last waited; each part idempotent, as each is alone."""
+    for change in batch.changes:
+        record_change(session, change)
+    for review in batch.reviews:
+        upsert_review_task(session, review)
 
 
 def record_decision(session: Session, step: DecisionStep) -> CompletionReport:

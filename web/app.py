@@ -17,6 +17,7 @@ from store import catalog
 from store.db import make_engine, session_factory, transaction
 from web import errors
 from web.services import Services
+from web.tokens import KnownTokens
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -33,7 +34,12 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
             settings.proctorfree_url, timeout=settings.proctorfree_timeout
         ) as vendor:
             app.state.services = Services(
-                settings, session_factory(engine), client, secret_box(settings), vendor
+                settings,
+                session_factory(engine),
+                client,
+                secret_box(settings),
+                vendor,
+                KnownTokens(settings.token_cache_seconds),
             )
             yield
         engine.dispose()

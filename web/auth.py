@@ -30,11 +30,17 @@ async def lms_org(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <LMS API token>'")
 
+    token = credentials.credentials
+    org_id = svc.tokens.org_for(token)
+    if org_id is not None:
+        return org_id
+
     def lookup() -> str | None:
         with svc.sessions() as session:
-            return catalog.org_for_token(session, credentials.credentials)
+            return catalog.org_for_token(session, token)
 
     org_id = await asyncio.to_thread(lookup)
     if org_id is None:
         raise Unauthorized("the bearer token is not valid for any organisation")
+    svc.tokens.remember(token, org_id)
     return org_id

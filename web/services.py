@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from temporalio.client import Client
@@ -11,6 +11,7 @@ from proctorflow.crypto import SecretBox
 from proctorflow.settings import Settings
 from proctorfree.interface import ProctorFreeBackend
 from store.db import SessionFactory
+from web.tokens import KnownTokens
 
 
 @dataclass
@@ -20,7 +21,13 @@ class Services:
     temporal: Client
     box: SecretBox
     vendor: ProctorFreeBackend  # to verify credentials when an integration is saved
+    tokens: KnownTokens = field(default_factory=KnownTokens)
 
 
-def services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     return request.app.state.services
+
+
+async def services(request: Request) -> Services:
+    """The dependency; async, since FastAPI runs a plain function in a thread on every request."""
+    return services_of(request)

@@ -17,7 +17,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.bookkeeping import RECORD_RETRY, RECORD_TIMEOUT
+from workflows.bookkeeping import ONE_ROUND_TRIP_PER_STEP, RECORD_RETRY, RECORD_TIMEOUT
 from workflows.vendor_waits import VendorWaits
 
 with workflow.unsafe.imports_passed_through():
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionStep,
         ExamResult,
         SessionProgress,
+        StepBatch,
         VendorSessionRef,
     )
     from models.rules import Decision, decision_refusal, time_limit
@@ -71,24 +72,33 @@ class AttemptWorkflow(VendorWaits):
         self._resume_requested = False
         self._check_now = False
         self._waiting_for = "a ProctorFree session to be created"
+        self._writes_batched = False
+        self._session_locally = False
+        self._unwritten = StepBatch()
+        self._published = (S.CREATED, None)
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptState:
+        # Attempts started before this running-logic change keep the logic they started with.
+        self._writes_batched = self._session_locally = workflow.patched(ONE_ROUND_TRIP_PER_STEP)
         try:
-            return await self._proctored_attempt(attempt)
+            state = await self._proctored_attempt(attempt)
         except asyncio.CancelledError:
             # Ops cancelled the attempt: close the vendor session and say so, then end cancelled.
             if self._session is not None:
                 await self._vendor(VendorActivities.close_session)
             await self._move(S.EXPIRED, "cancelled", detail={"reason": "cancelled by ops"})
+            await self._flush()
             raise
+        await self._flush()
+        return state
 
     async def _proctored_attempt(self, attempt: AttemptInput) -> AttemptState:
         plan = self._plan
         opened_at = workflow.now()
 
         # The learner opened the lesson: ProctorFree opens a proctored session for this attempt.
-        self._session = await self._vendor(VendorActivities.create_session)
+        self._session = await self._vendor(VendorActivities.create_session, local=self._session_locally)
         await self._move(S.AWAITING_SETUP, "vendor_session_created", vendor=self._session)
 
         # The learner sets up proctoring, starts, takes the exam and presses FINISH. One who never
@@ -117,7 +127,7 @@ class AttemptWorkflow(VendorWaits):
             # the attempt's status says so, and a reviewer may be quicker than this step.
             await self._move(S.READY_FOR_REVIEW, "ready_for_review")
             self._show_waiting_for("a reviewer to pass or fail the proctoring")
-            await workflow.wait_condition(lambda: self._decision is not None)
+            await self._wait(lambda: self._decision is not None)
             # "Passing or failing the proctoring session will also mark the task as completed."
             decided = S.PASSED if self._decision == "pass" else S.FAILED
             _count(metrics.DECISIONS, {"decision": str(self._decision)})
@@ -172,7 +182,7 @@ class AttemptWorkflow(VendorWaits):
     async def _exam_result_arrives(self) -> bool:
         self._show_waiting_for("the exam result from the LMS")
         try:
-            await workflow.wait_condition(
+            await self._wait(
                 lambda: self._exam is not None or self._decision is not None,
                 timeout=self._attempt.timers.exam_result_window,
             )
@@ -277,6 +287,7 @@ class AttemptWorkflow(VendorWaits):
             self._exam = result
         elif result != self._exam:
             await self._note("exam_result_ignored", {"reason": "a result was already received"})
+            await self._flush()
 
     @workflow.signal
     def audit_completed(self, report: AuditReport) -> None:
@@ -323,6 +334,7 @@ class AttemptWorkflow(VendorWaits):
         refusal = self._decision_refusal(request.decision)
         if refusal:
             await self._note("decision_ignored", {"decision": request.decision, "reason": refusal})
+            await self._flush()
         elif self._decision is None:
             self._decision, self._decided_by = request.decision, request.reviewer  # type: ignore[assignment]
 

@@ -117,7 +117,7 @@ class VendorWaits(Bookkeeping):
             timeout = max(min(ends) - workflow.now(), timedelta(0)) if ends else None
             was_started = self._started
             try:
-                await workflow.wait_condition(
+                await self._wait(
                     lambda was=was_started: (
                         done()
                         or (poll is not None and poll.done())
@@ -136,17 +136,27 @@ class VendorWaits(Bookkeeping):
             if poll is not None and poll.done():
                 return "polled"
 
-    async def _vendor(self, activity: Any) -> Any:
-        """A one-off vendor call; a refusal parks the attempt until ops resume it."""
+    async def _vendor(self, activity: Any, local: bool = False) -> Any:
+        """A one-off vendor call; a refusal parks the attempt until ops resume it. A `local` one
+        runs in the workflow's own task: no task-queue round trip, no extra workflow task."""
+        await self._flush()
         while True:
             try:
+                if local:
+                    return await workflow.execute_local_activity_method(
+                        activity,
+                        self._vendor_call(),
+                        start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                        retry_policy=VENDOR_RETRY,
+                    )
                 return await workflow.execute_activity_method(
                     activity,
                     self._vendor_call(),
                     start_to_close_timeout=VENDOR_CALL_TIMEOUT,
                     retry_policy=VENDOR_RETRY,
                 )
-            except ActivityError as failure:
+            except (ActivityError, ApplicationError) as failure:
+                # A local activity's failure reaches the workflow unwrapped, a remote one's wrapped.
                 await self._park(_reason(failure))
 
     async def _park(self, reason: str) -> None:
@@ -155,7 +165,7 @@ class VendorWaits(Bookkeeping):
         await self._move(AttemptStatus.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
         self._show_waiting_for(f"ops to fix the integration and resume ({reason})")
         self._resume_requested = False
-        await workflow.wait_condition(lambda: self._resume_requested)
+        await self._wait(lambda: self._resume_requested)
         await self._move(parked_from, "resumed")
         self._show_waiting_for(waiting_for)
 
@@ -181,6 +191,6 @@ def _parks(failure: ActivityError) -> bool:
     return isinstance(cause, ApplicationError) and cause.type in errors.PARKING
 
 
-def _reason(failure: ActivityError) -> str:
-    cause = failure.cause
+def _reason(failure: ActivityError | ApplicationError) -> str:
+    cause = failure.cause if isinstance(failure, ActivityError) else failure
     return cause.message if isinstance(cause, ApplicationError) else str(cause or failure)

@@ -3,8 +3,13 @@ to fix, a body-size limit, organisations that never see each other's data, an Op
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from models.tables import ApiToken
+from store import catalog
+from store.db import transaction
 from tests.api.helpers import (
     add_integration,
     assert_refused,
@@ -135,3 +140,16 @@ async def test_another_organisations_ids_answer_404(stack, other_org):
         404,
     )
     assert (await stack.api.get(f"/review-tasks/{task['id']}")).json()["state"] == "ready_for_review"
+
+
+async def test_a_deleted_token_stops_working_within_the_token_cache_time(stack, other_org):
+    """Valid tokens are remembered for PROCTORFLOW_TOKEN_CACHE_SECONDS (1 s in these tests), so
+    most calls skip the lookup; deleting a token takes effect once that time has passed."""
+    assert (await other_org.get("/integrations")).status_code == 200
+    token = other_org.headers["Authorization"].removeprefix("Bearer ")
+    with transaction(stack.sessions) as session:
+        session.delete(session.get(ApiToken, catalog.token_digest(token)))
+
+    assert (await other_org.get("/integrations")).status_code == 200, "remembered for a while"
+    await asyncio.sleep(stack.settings.token_cache_seconds)
+    assert_refused(await other_org.get("/integrations"), 401, "not valid")

@@ -16,11 +16,12 @@ from models.payloads import (
     ExamResult,
     ReviewTaskChange,
     StatusChange,
+    StepBatch,
 )
 from models.tables import Attempt, AttemptEvent, Certificate, LessonProgress, ReviewTask
 from store import catalog
 from store.db import SessionFactory, make_engine, session_factory, transaction
-from store.records import record_change, record_decision, upsert_review_task
+from store.records import IllegalTransition, record_change, record_decision, record_steps, upsert_review_task
 from tests.support.database import fresh_database_url
 
 NOW = datetime.now(UTC)
@@ -143,3 +144,51 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
         assert session.exec(select(ReviewTask)).one().decided_by == "rita"
         assert len(session.exec(select(LessonProgress)).all()) == 1
         assert len(session.exec(select(Certificate)).all()) == 1
+
+
+def test_the_steps_of_one_workflow_task_are_written_together_and_a_retry_changes_nothing(sessions):
+    """FINISH as the workflow writes it before waiting for the audit: two moves and the task."""
+    batch = StepBatch(
+        changes=[
+            StatusChange(
+                attempt_id="a1", seq=1, event="vendor_session_created", status="awaiting_setup", at=NOW
+            ),
+            StatusChange(attempt_id="a1", seq=2, event="learner_finished", status="finished", at=NOW),
+            StatusChange(attempt_id="a1", seq=3, event="awaiting_audit", status="awaiting_audit", at=NOW),
+        ],
+        reviews=[ReviewTaskChange(attempt_id="a1", state="not_ready", at=NOW)],
+    )
+    for _ in range(2):  # the local activity retried after its transaction committed
+        with transaction(sessions) as session:
+            record_steps(session, batch)
+
+    with sessions() as session:
+        events = session.exec(
+            select(AttemptEvent.seq, AttemptEvent.event).where(AttemptEvent.attempt_id == "a1")
+        ).all()
+        assert sorted(events) == [
+            (0, "opened"),
+            (1, "vendor_session_created"),
+            (2, "learner_finished"),
+            (3, "awaiting_audit"),
+        ]
+        assert session.get(Attempt, "a1").status == "awaiting_audit"
+        assert session.exec(select(ReviewTask)).one().state == "not_ready"
+
+
+def test_a_step_batch_that_breaks_the_state_machine_writes_none_of_it(sessions):
+    batch = StepBatch(
+        changes=[
+            StatusChange(
+                attempt_id="a1", seq=1, event="vendor_session_created", status="awaiting_setup", at=NOW
+            ),
+            StatusChange(attempt_id="a1", seq=2, event="completed", status="completed", at=NOW),
+        ],
+        reviews=[ReviewTaskChange(attempt_id="a1", state="not_ready", at=NOW)],
+    )
+    with pytest.raises(IllegalTransition), transaction(sessions) as session:
+        record_steps(session, batch)
+
+    with sessions() as session:
+        assert session.get(Attempt, "a1").status == "created"
+        assert session.exec(select(ReviewTask)).first() is None

@@ -35,6 +35,7 @@ QUICK = dict(
     audit_deadline=600,
     finish_window=600,
     exam_result_window=600,
+    token_cache_seconds=1,
 )
 
 

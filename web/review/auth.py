@@ -32,7 +32,7 @@ from proctorflow.errors import Refused
 from proctorflow.settings import Settings
 from store import reviewers
 from web.review.pages import ROOT, message_page, render
-from web.services import services
+from web.services import services_of
 
 COOKIE = "proctorflow_review"
 LIFETIME_SECONDS = 8 * 3600
@@ -144,7 +144,7 @@ class ReviewRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def reviewed(request: Request) -> Response:
-            settings = services(request).settings
+            settings = services_of(request).settings
             key = signing_key(settings)
             request.state.review = _read_session(request, key)
             try:
@@ -180,7 +180,7 @@ async def signed_in(request: Request) -> Reviewer:
     """The signed-in reviewer, read afresh (a removed account is signed out at once)."""
     session: ReviewSession = request.state.review
     if session.reviewer_id is not None:
-        svc = services(request)
+        svc = services_of(request)
 
         def load() -> Reviewer | None:
             with svc.sessions() as db:
@@ -250,7 +250,7 @@ async def login(
     csrf_token: str = Form("", max_length=200),
 ) -> Response:
     check_csrf(request, csrf_token)
-    svc = services(request)
+    svc = services_of(request)
 
     def check() -> Reviewer | None:
         with svc.sessions() as db:

@@ -24,7 +24,7 @@ from store import catalog, results
 from web.api.common import read, temporal_reachable
 from web.review.auth import posting_reviewer, review_router, signed_in
 from web.review.pages import progress_url, render
-from web.services import services
+from web.services import services_of
 
 router = review_router()
 
@@ -76,7 +76,7 @@ async def progress_page(
     status: int = 200,
 ) -> Response:
     view = await read(
-        services(request), lambda session: load_progress(session, org_id, course_id, learner_id)
+        services_of(request), lambda session: load_progress(session, org_id, course_id, learner_id)
     )
     title = f"Course progress: {view.course_title}"
     context = {"title": title, "view": view, "results": RESULTS, "refused": refused}
@@ -138,7 +138,7 @@ async def _apply(
     request: Request, org_id: str, course_id: str, learner_id: str, lesson_id: str, body: ResultChangeIn
 ) -> str:
     """Decide the attempt if it still awaits a decision; otherwise change the completed result."""
-    svc = services(request)
+    svc = services_of(request)
     async with temporal_reachable():
         reply = await change_proctoring_result(
             svc.temporal, svc.sessions, org_id, course_id, lesson_id, learner_id, body

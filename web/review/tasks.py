@@ -32,7 +32,7 @@ from web.review.reads import (
     load_task,
     parse_filters,
 )
-from web.services import services
+from web.services import services_of
 
 router = review_router()
 
@@ -60,7 +60,7 @@ async def task_list(
         rows, total = load_queue(session, reviewer.org_id, filters, page)
         return rows, total, courses_of(session, reviewer.org_id)
 
-    rows, total, courses = await read(services(request), load)
+    rows, total, courses = await read(services_of(request), load)
     pages = max(1, -(-total // PAGE_SIZE))
     context = {
         "title": SHOWS[filters.show],
@@ -83,7 +83,7 @@ async def task_list(
 async def task_page(
     request: Request, org_id: str, task_id: str, error: str | None = None, status: int = 200
 ) -> Response:
-    view = await read(services(request), lambda session: load_task(session, org_id, task_id))
+    view = await read(services_of(request), lambda session: load_task(session, org_id, task_id))
     context = {"title": "Proctoring Review", "view": view, "states": STATE_LABELS, "error": error}
     return render(request, "task.html", context, status=status)
 
@@ -112,8 +112,8 @@ async def decide(
     try:
         async with temporal_reachable():
             reply = await decisions.decide_task(
-                services(request).temporal,
-                services(request).sessions,
+                services_of(request).temporal,
+                services_of(request).sessions,
                 reviewer.org_id,
                 task_id,
                 decision,
@@ -157,7 +157,7 @@ async def decide_selected(
         return RedirectResponse(f"{ROOT}/tasks", 303)
     if len(task_ids) > MAX_BULK:
         raise Invalid(f"select at most {MAX_BULK} tasks at once; {len(task_ids)} were selected")
-    rows = await read(services(request), lambda session: load_selected(session, reviewer.org_id, task_ids))
+    rows = await read(services_of(request), lambda session: load_selected(session, reviewer.org_id, task_ids))
     verb = "Pass" if decision == "pass" else "Fail"
     context = {"rows": rows, "decision": decision, "verb": verb, "states": STATE_LABELS}
     if not confirmed:
@@ -172,7 +172,7 @@ async def decide_selected(
 async def _decide_each(
     request: Request, reviewer: Reviewer, rows: list[QueueRow], decision: str
 ) -> list[BulkOutcome]:
-    svc = services(request)
+    svc = services_of(request)
     gate = asyncio.Semaphore(BULK_CONCURRENCY)
 
     async def one(row: QueueRow) -> BulkOutcome:
