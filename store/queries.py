@@ -75,11 +75,16 @@ class AttemptStory:
 
 
 def attempt_story(session: Session, org_id: str, attempt_id: str) -> AttemptStory:
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None or attempt.org_id != org_id:
+    # The LMS polls this while a learner waits: two queries, the attempt with its task, then events.
+    found = session.exec(
+        select(Attempt, ReviewTask)
+        .outerjoin(ReviewTask, col(ReviewTask.attempt_id) == col(Attempt.id))
+        .where(Attempt.id == attempt_id, Attempt.org_id == org_id)
+    ).first()
+    if found is None:
         raise NotFound(f"attempt {attempt_id} does not exist")
+    attempt, task = found
     events = session.exec(
         select(AttemptEvent).where(AttemptEvent.attempt_id == attempt_id).order_by(col(AttemptEvent.seq))
     ).all()
-    task = session.exec(select(ReviewTask).where(ReviewTask.attempt_id == attempt_id)).first()
     return AttemptStory(attempt, list(events), task)

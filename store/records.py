@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from models.payloads import CompletionReport, DecisionStep, ReviewTaskChange, StatusChange, StepBatch
 from models.statuses import AttemptStatus, ReviewState, can_move
@@ -19,9 +20,7 @@ class IllegalTransition(Exception):
 
 def record_change(session: Session, change: StatusChange) -> bool:
     """Apply one step of the workflow; False when this step (by seq) was already recorded."""
-    attempt = session.get(Attempt, change.attempt_id, with_for_update=True)
-    if attempt is None:
-        raise LookupError(f"attempt {change.attempt_id} is not stored")
+    attempt = _locked_attempt(session, change.attempt_id)
     recorded = session.exec(
         select(AttemptEvent).where(
             AttemptEvent.attempt_id == change.attempt_id, AttemptEvent.seq == change.seq
@@ -33,6 +32,62 @@ def record_change(session: Session, change: StatusChange) -> bool:
         if change.history_length <= recorded.history_length:
             return False  # a late write from a workflow task that was lost: the later run stands
         _rewind(session, attempt, change.seq)
+    _apply(session, attempt, change)
+    return True
+
+
+def record_steps(session: Session, batch: StepBatch) -> None:
+    """The workflow's steps since it last waited; each part idempotent, as each is alone."""
+    if batch.changes:
+        write = _step_writer(session, batch.changes[0].attempt_id, [c.seq for c in batch.changes])
+        for change in batch.changes:
+            write(change)
+    for review in batch.reviews:
+        upsert_review_task(session, review)
+
+
+def record_decision(session: Session, step: DecisionStep) -> CompletionReport:
+    """The decision's whole step (see `DecisionStep`); every part idempotent, as each is alone."""
+    decided = step.decided
+    write = _step_writer(session, decided.attempt_id, [decided.seq, decided.seq + 1, decided.seq + 2])
+    write(decided)
+    if step.review is not None:
+        upsert_review_task(session, step.review)
+    report = complete_attempt(session, step.completion)
+    detail = report.model_dump()
+    note = "lesson_completed" if step.first_completion else "completion_confirmed"
+    for offset, event, status in ((1, note, None), (2, "completed", AttemptStatus.COMPLETED)):
+        write(
+            decided.model_copy(
+                update={"seq": decided.seq + offset, "event": event, "status": status, "detail": detail}
+            )
+        )
+    return report
+
+
+def _step_writer(session: Session, attempt_id: str, seqs: list[int]) -> Callable[[StatusChange], object]:
+    """How to write the steps under `seqs`: straight onto the attempt when none of them was
+    written before (the usual case: one read, one write at commit), else one by one through
+    `record_change`, which recognises a retry and the writes of a lost workflow task."""
+    attempt = _locked_attempt(session, attempt_id)
+    written = session.exec(
+        select(AttemptEvent.seq)
+        .where(AttemptEvent.attempt_id == attempt_id, col(AttemptEvent.seq).in_(seqs))
+        .limit(1)
+    ).first()
+    if written is None:
+        return lambda change: _apply(session, attempt, change)
+    return lambda change: record_change(session, change)
+
+
+def _locked_attempt(session: Session, attempt_id: str) -> Attempt:
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None:
+        raise LookupError(f"attempt {attempt_id} is not stored")
+    return attempt
+
+
+def _apply(session: Session, attempt: Attempt, change: StatusChange) -> None:
     if change.status is not None:
         _move(attempt, AttemptStatus(change.status), change.error_reason)
     if change.vendor is not None:
@@ -53,34 +108,6 @@ def record_change(session: Session, change: StatusChange) -> bool:
             detail=change.detail,
         )
     )
-    return True
-
-
-def record_steps(session: Session, batch: StepBatch) -> None:
-    """The workflow's steps since it last waited; each part idempotent, as each is alone."""
-    for change in batch.changes:
-        record_change(session, change)
-    for review in batch.reviews:
-        upsert_review_task(session, review)
-
-
-def record_decision(session: Session, step: DecisionStep) -> CompletionReport:
-    """The decision's whole step (see `DecisionStep`); every part idempotent, as each is alone."""
-    decided = step.decided
-    record_change(session, decided)
-    if step.review is not None:
-        upsert_review_task(session, step.review)
-    report = complete_attempt(session, step.completion)
-    detail = report.model_dump()
-    note = "lesson_completed" if step.first_completion else "completion_confirmed"
-    for offset, event, status in ((1, note, None), (2, "completed", AttemptStatus.COMPLETED)):
-        record_change(
-            session,
-            decided.model_copy(
-                update={"seq": decided.seq + offset, "event": event, "status": status, "detail": detail}
-            ),
-        )
-    return report
 
 
 def _rewind(session: Session, attempt: Attempt, seq: int) -> None:

@@ -192,3 +192,34 @@ def test_a_step_batch_that_breaks_the_state_machine_writes_none_of_it(sessions):
     with sessions() as session:
         assert session.get(Attempt, "a1").status == "created"
         assert session.exec(select(ReviewTask)).first() is None
+
+
+def test_a_step_batch_that_meets_a_lost_workflow_tasks_writes_replaces_them(sessions):
+    """A lost task wrote "ready_for_review" and "decided" as seqs 2 and 3; the replay's batch
+    writes seq 2 again as it was and "decided" as seq 3, from a longer history."""
+
+    def batch(*steps: tuple[int, str, str | None, int]) -> None:
+        changes = [
+            StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=NOW, history_length=length)
+            for seq, event, status, length in steps
+        ]
+        with transaction(sessions) as session:
+            record_steps(session, StepBatch(changes=changes))
+
+    batch((1, "vendor_session_created", "awaiting_setup", 5), (2, "learner_finished", "finished", 5))
+    batch((3, "ready_for_review", "ready_for_review", 10), (4, "decided", "passed", 10))  # lost
+    batch((3, "decided", "passed", 14), (4, "lesson_completed", None, 14), (5, "completed", "completed", 14))
+
+    with sessions() as session:
+        events = session.exec(
+            select(AttemptEvent.event).where(AttemptEvent.attempt_id == "a1").order_by(AttemptEvent.seq)
+        ).all()
+        assert session.get(Attempt, "a1").status == "completed"
+    assert list(events) == [
+        "opened",
+        "vendor_session_created",
+        "learner_finished",
+        "decided",
+        "lesson_completed",
+        "completed",
+    ]
