@@ -118,7 +118,8 @@ class StatusChange(BaseModel):
     attempt_id: str
     seq: int  # the workflow's own counter: a retried write is recognised, never doubled
     # How far the workflow's history went when it wrote this: of two writes under one seq, the
-    # one from further on wins (the other came from a workflow task that was lost).
+    # one from further on wins (the other came from a workflow task that was lost); at the same
+    # length (retries of one workflow task), the one with the later `at` (workflow time) wins.
     history_length: int = 0
     status: AttemptStatus | None = None
     event: str

@@ -29,7 +29,7 @@ def record_change(session: Session, change: StatusChange) -> bool:
     if recorded is not None:
         if (recorded.event, recorded.status) == (change.event, change.status):
             return False  # the same step, written again by a retry
-        if change.history_length <= recorded.history_length:
+        if _written_earlier(change, recorded):
             return False  # a late write from a workflow task that was lost: the later run stands
         _rewind(session, attempt, change.seq)
     _apply(session, attempt, change)
@@ -108,6 +108,15 @@ def _apply(session: Session, attempt: Attempt, change: StatusChange) -> None:
             detail=change.detail,
         )
     )
+
+
+def _written_earlier(change: StatusChange, recorded: AttemptEvent) -> bool:
+    """Whether `change` comes from an earlier workflow task than the step recorded under its seq:
+    a shorter history, or the same length and an earlier workflow time. A workflow task retried
+    after a timeout is not in the history until it completes, so each retry sees the same length:
+    the chaos test once saw two tries take different branches (the reviewer's decision arrived
+    between them) and the later one's steps ignored, its attempt stuck before `completed`."""
+    return (change.history_length, change.at) <= (recorded.history_length, recorded.at)
 
 
 def _rewind(session: Session, attempt: Attempt, seq: int) -> None:

@@ -57,9 +57,17 @@ FAULTS = Faults(
     retry_after_seconds=1,
     seed=20240611,
 )
-# Seconds after the attempts start: what is killed. Each finds attempts in flight.
-CHAOS = ((8.0, "worker"), (20.0, "worker"), (32.0, "temporal"), (48.0, "worker"), (62.0, "worker"))
-DRIVE_BUDGET = 240.0  # the run takes 100-130 s on a 2-core machine, beside a full test suite
+# Seconds after the attempts start: what is killed. Each finds attempts in flight: three worker
+# kills and the Temporal crash come within 30 s, before the quickest run (about 45 s) is done.
+CHAOS = (
+    (6.0, "worker"),
+    (14.0, "worker"),
+    (22.0, "temporal"),
+    (30.0, "worker"),
+    (42.0, "worker"),
+    (56.0, "worker"),
+)
+DRIVE_BUDGET = 240.0  # the run takes 45-130 s on a 2-core machine, alone or beside a full test suite
 
 
 async def test_every_attempt_completes_exactly_once_through_worker_kills_a_temporal_restart_and_faults(
@@ -293,8 +301,10 @@ def assert_side_effects_happened_once(session: Session, course_id: str, vendor_s
 
 
 async def assert_no_workflow_left_running(system: System, course_id: str, attempts: int) -> None:
-    """Temporal agrees: every attempt's workflow closed as completed, none still runs."""
-    deadline = time.monotonic() + 15
+    """Temporal agrees: every attempt's workflow closed as completed, none still runs. A worker
+    killed after an attempt's last write, before its workflow task was recorded, leaves that task
+    to time out (10 s) and run again on the restarted worker: Temporal agrees a little later."""
+    deadline = time.monotonic() + 60
     while True:
         running = await system.client.count_workflows(f'CourseId="{course_id}" AND ExecutionStatus="Running"')
         completed = await system.client.count_workflows(
@@ -332,7 +342,8 @@ def _unfinished(system: System, course_id: str) -> list[dict[str, Any]]:
 
 async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any]:
     """What Temporal knows of an unfinished attempt, beside what the database recorded: the run's
-    status, its pending work, and the tail of its history (event id, type, detail)."""
+    status, its pending work, and the tail of its story (event id, type, detail), workflow-task
+    events aside: a local activity retried for minutes fills the history with those."""
     handle = system.client.get_workflow_handle(attempt["workflow_id"])
     try:
         description = await handle.describe()
@@ -340,7 +351,8 @@ async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any
     except Exception as error:  # a post-mortem reports what it can
         return {**attempt, "temporal": repr(error)}
     tail = []
-    for event in history.events[-25:]:
+    story = [event for event in history.events if not _is_workflow_task_event(event.event_type)]
+    for event in story[-25:]:
         kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
         attributes = event.WhichOneof("attributes")
         detail = getattr(event, attributes) if attributes else None
@@ -359,6 +371,10 @@ async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any
         "pending_workflow_task": str(raw.pending_workflow_task).replace("\n", " "),
         "history_tail": tail,
     }
+
+
+def _is_workflow_task_event(event_type: int) -> bool:
+    return EventType.Name(event_type).startswith("EVENT_TYPE_WORKFLOW_TASK_")
 
 
 def _events(session: Session, attempt_id: str) -> list[AttemptEvent]:

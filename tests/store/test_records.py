@@ -3,7 +3,7 @@ writes of a lost workflow task give way to the run that replaced it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -222,4 +222,36 @@ def test_a_step_batch_that_meets_a_lost_workflow_tasks_writes_replaces_them(sess
         "decided",
         "lesson_completed",
         "completed",
+    ]
+
+
+def test_of_two_tries_of_one_workflow_task_the_later_one_stands(sessions):
+    """A workflow task retried after a timeout is not in the history until it completes, so
+    its tries all see the same history length; when two were lost after writing and took
+    different branches (the decision arrived in between), the later try's steps stand."""
+    first_try, second_try = NOW, NOW + timedelta(seconds=12)
+
+    def write(seq: int, event: str, status: str | None, at: datetime) -> bool:
+        change = StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=at, history_length=35)
+        with transaction(sessions) as session:
+            return record_change(session, change)
+
+    assert write(1, "vendor_session_created", "awaiting_setup", first_try)
+    assert write(2, "learner_finished", "finished", first_try)
+    assert write(3, "awaiting_audit", "awaiting_audit", first_try)  # the first try, then lost
+    assert write(3, "ready_for_review", "ready_for_review", second_try), "the later try replaces it"
+    assert not write(3, "awaiting_audit", "awaiting_audit", first_try), "the first try's retry is ignored"
+    assert write(4, "decided", "passed", second_try)
+
+    with sessions() as session:
+        events = session.exec(
+            select(AttemptEvent.event).where(AttemptEvent.attempt_id == "a1").order_by(AttemptEvent.seq)
+        ).all()
+        assert session.get(Attempt, "a1").status == "passed"
+    assert list(events) == [
+        "opened",
+        "vendor_session_created",
+        "learner_finished",
+        "ready_for_review",
+        "decided",
     ]
