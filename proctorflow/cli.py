@@ -13,9 +13,10 @@ import getpass
 import re
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -111,7 +112,19 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from worker import run_worker
 
     settings = _settings_with_temporal()
-    asyncio.run(run_worker(settings, secret_box(settings)))
+    _run_event_loop(run_worker(settings, secret_box(settings)))
+
+
+def _run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (uvicorn[standard] brings it everywhere but Windows): the
+    worker's bridge to Temporal and its activities spend about 12% less CPU than on asyncio's
+    own loop (`make bench`). Workflows run in Temporal's own deterministic loop either way."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def cmd_web(args: argparse.Namespace) -> None:
