@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # Workflows kept in memory between their steps; the rest are replayed from history when they
     # wake (bounds the worker's memory however many attempts wait for review). Attempts wait
     # hours between a few bursts of steps, so a cache holds the ones in their burst: an evicted
-    # one replays its ~50 events (milliseconds) when the reviewer decides.
+    # one replays its ~40 events (milliseconds) when the reviewer decides.
     worker_cached_workflows: int = Field(default=250, ge=0)
     http_port: int = 8000
     emulator_port: int = 8100
