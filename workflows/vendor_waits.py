@@ -140,16 +140,10 @@ class VendorWaits(Bookkeeping):
         """A one-off vendor call; a refusal parks the attempt until ops resume it. A `local` one
         runs in the workflow's own task: no task-queue round trip, no extra workflow task."""
         await self._flush()
+        execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
         while True:
             try:
-                if local:
-                    return await workflow.execute_local_activity_method(
-                        activity,
-                        self._vendor_call(),
-                        start_to_close_timeout=VENDOR_CALL_TIMEOUT,
-                        retry_policy=VENDOR_RETRY,
-                    )
-                return await workflow.execute_activity_method(
+                return await execute(
                     activity,
                     self._vendor_call(),
                     start_to_close_timeout=VENDOR_CALL_TIMEOUT,
