@@ -377,7 +377,11 @@ async def test_an_audit_that_never_arrives_is_escalated_not_waited_on_forever(ti
         handle = await h.open("exam")
         await h.learner_takes_exam(handle)
         await h.wait_for(handle, lambda s: s.status == "awaiting_audit")
-        await time_skipping.sleep(timedelta(hours=29))
+        await time_skipping.sleep(timedelta(hours=27, minutes=30))
+        assert (await handle.query(AttemptWorkflow.state)).status == "awaiting_audit", (
+            "not escalated before its deadline, 28 hours after FINISH (the last poll came at 27 h)"
+        )
+        await time_skipping.sleep(timedelta(hours=1))
         state = await h.wait_for(handle, lambda s: s.status == "ready_for_review")
         assert state.audit == AuditReport(outcome="missing", escalated=True)
         task = h.task(handle)
