@@ -18,11 +18,7 @@ def options(tmp_path) -> DevOptions:
 def test_a_setting_from_the_shell_reaches_every_part_of_dev_mode(options, monkeypatch):
     monkeypatch.setenv("PROCTORFLOW_AUDIT_POLL_INTERVAL", "5")
     monkeypatch.setenv("PROCTORFLOW_WORKER_WORKFLOW_TASKS", "3")
-    get_settings.cache_clear()
-    try:
-        env = child_environment(dev_settings(options))
-    finally:
-        get_settings.cache_clear()
+    env = dev_environment(options)
 
     assert env["PROCTORFLOW_AUDIT_POLL_INTERVAL"] == "5"
     assert env["PROCTORFLOW_WORKER_WORKFLOW_TASKS"] == "3"
@@ -32,10 +28,15 @@ def test_a_setting_from_the_shell_reaches_every_part_of_dev_mode(options, monkey
 
 def test_a_proctorflow_variable_that_is_no_setting_is_not_passed_on(options, monkeypatch):
     monkeypatch.setenv("PROCTORFLOW_NOT_A_SETTING", "x")
-    get_settings.cache_clear()
-    try:
-        env = child_environment(dev_settings(options))
-    finally:
-        get_settings.cache_clear()
+    env = dev_environment(options)
 
     assert "PROCTORFLOW_NOT_A_SETTING" not in env
+
+
+def dev_environment(options) -> dict[str, str]:  # noqa: ANN001
+    """What dev mode passes its children, read from this test's environment."""
+    get_settings.cache_clear()
+    try:
+        return child_environment(dev_settings(options))
+    finally:
+        get_settings.cache_clear()

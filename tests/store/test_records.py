@@ -54,6 +54,21 @@ def sessions(tmp_path) -> SessionFactory:
     engine.dispose()
 
 
+def recorded_steps(sessions: SessionFactory) -> list[tuple[int, str]]:
+    """Attempt a1's steps as the database holds them: (seq, event), in order."""
+    with sessions() as session:
+        rows = session.exec(
+            select(AttemptEvent.seq, AttemptEvent.event)
+            .where(AttemptEvent.attempt_id == "a1")
+            .order_by(AttemptEvent.seq)
+        ).all()
+    return [(seq, event) for seq, event in rows]
+
+
+def recorded_events(sessions: SessionFactory) -> list[str]:
+    return [event for _, event in recorded_steps(sessions)]
+
+
 def test_a_review_task_never_moves_back_when_a_late_write_replays(sessions):
     for state in ("not_ready", "ready_for_review", "not_ready", "passed", "ready_for_review"):
         with transaction(sessions) as session:
@@ -89,9 +104,7 @@ def test_steps_of_a_lost_workflow_task_give_way_to_the_replay(sessions):
     assert write(5, "completed", "completed", history_length=20)
     with sessions() as session:
         attempt = session.get(Attempt, "a1")
-        events = session.exec(
-            select(AttemptEvent.event).where(AttemptEvent.attempt_id == "a1").order_by(AttemptEvent.seq)
-        ).all()
+    events = recorded_events(sessions)
     assert attempt.status == "completed"
     assert list(events) == [
         "opened",
@@ -135,10 +148,8 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
             reports.append(record_decision(session, step))
 
     assert reports[0] == reports[1] and reports[0].course_completed and reports[0].certificate_issued
+    events = recorded_steps(sessions)
     with sessions() as session:
-        events = session.exec(
-            select(AttemptEvent.seq, AttemptEvent.event).where(AttemptEvent.attempt_id == "a1")
-        ).all()
         assert sorted(events)[-3:] == [(4, "decided"), (5, "lesson_completed"), (6, "completed")]
         assert session.get(Attempt, "a1").status == "completed"
         assert session.exec(select(ReviewTask)).one().decided_by == "rita"
@@ -162,10 +173,8 @@ def test_the_steps_of_one_workflow_task_are_written_together_and_a_retry_changes
         with transaction(sessions) as session:
             record_steps(session, batch)
 
+    events = recorded_steps(sessions)
     with sessions() as session:
-        events = session.exec(
-            select(AttemptEvent.seq, AttemptEvent.event).where(AttemptEvent.attempt_id == "a1")
-        ).all()
         assert sorted(events) == [
             (0, "opened"),
             (1, "vendor_session_created"),
@@ -210,10 +219,8 @@ def test_a_step_batch_that_meets_a_lost_workflow_tasks_writes_replaces_them(sess
     batch((3, "ready_for_review", "ready_for_review", 10), (4, "decided", "passed", 10))  # lost
     batch((3, "decided", "passed", 14), (4, "lesson_completed", None, 14), (5, "completed", "completed", 14))
 
+    events = recorded_events(sessions)
     with sessions() as session:
-        events = session.exec(
-            select(AttemptEvent.event).where(AttemptEvent.attempt_id == "a1").order_by(AttemptEvent.seq)
-        ).all()
         assert session.get(Attempt, "a1").status == "completed"
     assert list(events) == [
         "opened",
@@ -243,10 +250,8 @@ def test_of_two_tries_of_one_workflow_task_the_later_one_stands(sessions):
     assert not write(3, "awaiting_audit", "awaiting_audit", first_try), "the first try's retry is ignored"
     assert write(4, "decided", "passed", second_try)
 
+    events = recorded_events(sessions)
     with sessions() as session:
-        events = session.exec(
-            select(AttemptEvent.event).where(AttemptEvent.attempt_id == "a1").order_by(AttemptEvent.seq)
-        ).all()
         assert session.get(Attempt, "a1").status == "passed"
     assert list(events) == [
         "opened",
