@@ -12,6 +12,7 @@ COPY starter starter
 COPY store store
 COPY web web
 COPY proctorflow proctorflow
+COPY cli cli
 COPY proctorfree proctorfree
 COPY worker.py ./
 RUN pip install '.[postgres]' && useradd --system --uid 10001 proctorflow

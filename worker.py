@@ -1,101 +1,13 @@
-"""The ProctorFlow worker: runs attempt workflows and their activities.
+"""The ProctorFlow worker's entry point: `python worker.py` is `proctorflow worker`.
 
-`proctorflow worker` (or `python worker.py`) runs it until SIGINT or SIGTERM, then finishes the
-activities in hand before it stops.
+It runs attempt workflows and their activities until SIGINT or SIGTERM. The wiring (which
+workflows and activities, how many at once) is `cli/worker.py`; settings come from the
+environment (PROCTORFLOW_*), PROCTORFLOW_TEMPORAL_ADDRESS first.
 """
 
-from __future__ import annotations
+import sys
 
-import asyncio
-import logging
-import signal
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-
-from temporalio.client import Client
-from temporalio.worker import Worker
-
-from activities.records import RecordActivities
-from activities.vendor import VendorActivities
-from proctorflow.crypto import SecretBox
-from proctorflow.settings import Settings, get_settings
-from proctorfree.client import ProctorFreeClient
-from proctorfree.interface import ProctorFreeBackend
-from store.db import SessionFactory, make_engine, session_factory
-from workflows.attempt import AttemptWorkflow
-
-log = logging.getLogger("proctorflow.worker")
-
-SHUTDOWN_GRACE = timedelta(seconds=20)
-
-
-def activity_executor(settings: Settings) -> ThreadPoolExecutor:
-    """Threads for the synchronous activities (the database writes): one per activity slot."""
-    return ThreadPoolExecutor(max_workers=settings.worker_activities, thread_name_prefix="activity")
-
-
-def build_worker(
-    client: Client,
-    settings: Settings,
-    backend: ProctorFreeBackend,
-    sessions: SessionFactory,
-    box: SecretBox,
-    executor: ThreadPoolExecutor,
-) -> Worker:
-    vendor = VendorActivities(backend, sessions, box, settings.public_url)
-    records = RecordActivities(sessions)
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=[AttemptWorkflow],
-        activities=[
-            vendor.create_session,
-            vendor.check_session_finished,
-            vendor.check_audit,
-            vendor.close_session,
-            records.record_change,
-            records.record_steps,
-            records.update_review_task,
-            records.complete_attempt,
-            records.record_decision,
-        ],
-        activity_executor=executor,
-        max_concurrent_workflow_tasks=settings.worker_workflow_tasks,
-        max_concurrent_activities=settings.worker_activities,
-        max_cached_workflows=settings.worker_cached_workflows,
-        graceful_shutdown_timeout=SHUTDOWN_GRACE,
-    )
-
-
-async def run_worker(settings: Settings, box: SecretBox) -> None:
-    from proctorflow.metrics import prometheus_runtime
-    from proctorflow.temporal import connect
-
-    runtime = None
-    if settings.metrics_port:
-        runtime = prometheus_runtime(settings.metrics_host, settings.metrics_port)
-        log.info("Prometheus metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
-    client = await connect(settings, runtime=runtime)
-    engine = make_engine(settings.database_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    with activity_executor(settings) as executor:
-        async with ProctorFreeClient(
-            settings.proctorfree_url, timeout=settings.proctorfree_timeout
-        ) as backend:
-            worker = build_worker(client, settings, backend, session_factory(engine), box, executor)
-            log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
-            async with worker:
-                await stop.wait()
-                log.info("stopping: finishing the activities in hand")
-    engine.dispose()
-
+from cli.worker import main
 
 if __name__ == "__main__":
-    from proctorflow.crypto import secret_box
-
-    logging.basicConfig(level=logging.INFO)
-    settings = get_settings()
-    asyncio.run(run_worker(settings, secret_box(settings)))
+    sys.exit(main())

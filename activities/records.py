@@ -5,14 +5,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from models.payloads import (
-    CompletionReport,
-    CompletionRequest,
-    DecisionStep,
-    ReviewTaskChange,
-    StatusChange,
-    StepBatch,
-)
+from models.payloads import CompletionReport, CompletionRequest, DecisionStep, StepBatch
 from store import progress, records
 from store.db import SessionFactory, transaction
 
@@ -22,19 +15,9 @@ class RecordActivities:
         self._sessions = sessions
 
     @activity.defn
-    def record_change(self, change: StatusChange) -> None:
-        with transaction(self._sessions) as session:
-            records.record_change(session, change)
-
-    @activity.defn
     def record_steps(self, batch: StepBatch) -> None:
         with transaction(self._sessions) as session:
             records.record_steps(session, batch)
-
-    @activity.defn
-    def update_review_task(self, change: ReviewTaskChange) -> None:
-        with transaction(self._sessions) as session:
-            records.upsert_review_task(session, change)
 
     @activity.defn
     def complete_attempt(self, request: CompletionRequest) -> CompletionReport:

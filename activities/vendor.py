@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import errors
-from models.payloads import AuditReport, SessionProgress, VendorCall, VendorSessionRef
+from models.payloads import AuditReport, SessionFinished, VendorCall, VendorSessionRef
 from proctorflow import metrics
 from proctorflow.crypto import SecretBox
 from proctorfree.interface import (
@@ -59,7 +59,7 @@ class VendorActivities:
         )
 
     @activity.defn
-    async def check_session_finished(self, call: VendorCall) -> SessionProgress:
+    async def check_session_finished(self, call: VendorCall) -> SessionFinished:
         """Fails with NOT_YET until the learner has finished: the retry policy is the poll."""
         _count_poll("finish")
         session = await self._get(call)
@@ -69,7 +69,7 @@ class VendorActivities:
                 type=errors.NOT_YET,
                 category=ApplicationErrorCategory.BENIGN,
             )
-        return SessionProgress(started=True, finished=True, capped=session.capped)
+        return SessionFinished(capped=session.capped)
 
     @activity.defn
     async def check_audit(self, call: VendorCall) -> AuditReport:

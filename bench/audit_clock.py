@@ -18,6 +18,7 @@ from proctorflow.codec import PayloadKeys, new_key_spec
 from proctorflow.settings import Settings
 from proctorflow.temporal import data_converter, register_search_attributes
 from tests.support.audits import full_attempt_with_audit_after, non_task_events
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 EXAM = LessonIn(id="exam", title="Final exam", type="quiz", required=True)
 CLOCKS = (
@@ -64,7 +65,7 @@ async def audit_after(hours: int, tmp: Path) -> AuditFigures:
         runtime=_quiet_runtime(),
     )
     try:
-        await register_search_attributes(env.client)
+        await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
         return await _one_audit(env, hours, tmp)
     finally:
         await env.shutdown()

@@ -15,7 +15,8 @@ from pathlib import Path
 
 TOP = 12
 SAMPLE_RATE = 50  # per second: enough to rank hot spots, light on a 2-core machine
-ENTRY_POINT = "(proctorflow/cli.py)"  # on every stack of the worker's main thread: says nothing
+# On every stack of the worker's main thread (`python -m cli worker`): says nothing.
+ENTRY_POINTS = ("(cli/__main__.py)", "(cli/__init__.py)")
 # Innermost frames of a thread that waits inside C (epoll, a thread pool's queue, uvloop), which
 # py-spy cannot always tell from work: counted as idle, not as a hot spot.
 IDLE_LEAVES = (
@@ -79,7 +80,7 @@ def summarise(process: str, collapsed: Path, project_root: Path) -> Profile:
         total += count
         self_time[innermost.label] += count
         by_package[innermost.package] += count
-        for label in {f.label for f in frames if f.ours and not f.label.endswith(ENTRY_POINT)}:
+        for label in {f.label for f in frames if f.ours and not f.label.endswith(ENTRY_POINTS)}:
             inclusive[label] += count
 
     def shares(counter: Counter[str]) -> list[tuple[str, float]]:

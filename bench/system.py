@@ -20,14 +20,15 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from cli.dev_layout import child_environment, temporal_binary
+from cli.processes import HOST, port_open
 from proctorflow.codec import new_key_spec
-from proctorflow.dev_layout import child_environment, temporal_binary
-from proctorflow.processes import HOST, port_open
 from proctorflow.settings import Settings
 from proctorflow.temporal import connect, register_search_attributes
 from store.migrate import upgrade
 from tests.support.servers import free_port
 from tests.support.settings import loopback_settings
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 60.0
@@ -169,9 +170,9 @@ async def running_system(run_dir: Path) -> AsyncIterator[System]:
         temporal = start("temporal", temporal_command(settings, run_dir))
         emulator = start("emulator", [sys.executable, "-m", "bench.vendor_process"])  # needs no Temporal
         client = await _connect_when_up(settings, temporal)
-        await register_search_attributes(client, settings.temporal_namespace)
+        await register_search_attributes(client, SEARCH_ATTRIBUTES, settings.temporal_namespace)
         web = start("web", web_command(settings))
-        worker = start("worker", [sys.executable, "-m", "proctorflow.cli", "worker"])
+        worker = start("worker", [sys.executable, "-m", "cli", "worker"])
         await _wait_for_http(f"{settings.public_url}/healthz", web)
         await _wait_for_http(f"{settings.proctorfree_url}/emulator/stats", emulator)
         system = System(settings, client, run_dir, temporal, emulator, worker, web, env)

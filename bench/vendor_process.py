@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from proctorflow.processes import HOST
+from cli.processes import HOST
 from proctorflow.settings import get_settings
 from proctorfree.emulator.app import create_app
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from models.rules import AttemptPlan, Decision, Method
-from models.statuses import AttemptStatus, ReviewState
+from models.statuses import AttemptStatus, ReviewState, StepEvent
 
 
 class AttemptKey(BaseModel):
@@ -49,12 +49,14 @@ def workflow_id_for(attempt_id: str) -> str:
 
 
 class AttemptTimers(BaseModel):
-    session_poll_interval: timedelta = timedelta(minutes=5)
-    session_poll_max_interval: timedelta = timedelta(hours=1)
-    finish_window: timedelta = timedelta(hours=24)
-    exam_result_window: timedelta = timedelta(hours=24)
-    audit_poll_interval: timedelta = timedelta(hours=1)
-    audit_deadline: timedelta = timedelta(hours=28)
+    """The attempt's clocks, from `Settings` (their one home, with their defaults)."""
+
+    session_poll_interval: timedelta
+    session_poll_max_interval: timedelta
+    finish_window: timedelta
+    exam_result_window: timedelta
+    audit_poll_interval: timedelta
+    audit_deadline: timedelta
 
 
 class AttemptInput(BaseModel):
@@ -64,7 +66,7 @@ class AttemptInput(BaseModel):
     method: Method
     required: bool
     requires_validation: bool
-    timers: AttemptTimers = Field(default_factory=AttemptTimers)
+    timers: AttemptTimers
 
     @property
     def plan(self) -> AttemptPlan:
@@ -108,10 +110,10 @@ class VendorCall(BaseModel):
     session_id: str | None = None
 
 
-class SessionProgress(BaseModel):
-    started: bool
-    finished: bool
-    capped: bool = False
+class SessionFinished(BaseModel):
+    """ProctorFree says the learner finished (a poll's answer)."""
+
+    capped: bool = False  # ProctorFree ended the session at its time limit
 
 
 class StatusChange(BaseModel):
@@ -122,7 +124,7 @@ class StatusChange(BaseModel):
     # length (retries of one workflow task), the one with the later `at` (workflow time) wins.
     history_length: int = 0
     status: AttemptStatus | None = None
-    event: str
+    event: StepEvent
     detail: dict = Field(default_factory=dict)
     at: datetime
     error_reason: str | None = None
@@ -155,39 +157,56 @@ class CompletionRequest(BaseModel):
 
 
 class DecisionStep(BaseModel):
-    """A reviewer's decision and all it causes, written in one transaction: the move to passed or
-    failed (`decided`, under its seq), the review task, the lesson, course and certificate, then
-    the completion note and the move to completed under the two seqs after it."""
+    """A reviewer's decision and all it causes, written in one transaction, in this order: the
+    move to passed or failed, the review task, the lesson, course and certificate, then the
+    steps that report the completion (their detail gets the `CompletionReport`)."""
 
     decided: StatusChange
     review: ReviewTaskChange | None
     completion: CompletionRequest
-    first_completion: bool  # False when the exam result completed the lesson already
+    reported: list[StatusChange]
 
 
 class CompletionReport(BaseModel):
-    lesson_completed: bool
     lesson_success: bool
     course_completed: bool
     course_reason: str
     certificate_issued: bool
+
+    def describe(self) -> str:
+        """In words, for the reviewer: "lesson completed, course completed, certificate issued"."""
+        parts = ["lesson completed" + ("" if self.lesson_success else " as failed")]
+        parts.append(
+            "course completed" if self.course_completed else f"course not completed ({self.course_reason})"
+        )
+        if self.certificate_issued:
+            parts.append("certificate issued")
+        return ", ".join(parts)
 
 
 # --- Query ----------------------------------------------------------------------------------
 
 
 class AttemptState(BaseModel):
+    """The attempt's facts as the workflow holds them: what its `state` query returns."""
+
     attempt_id: str
-    status: AttemptStatus
-    review_state: ReviewState | None
-    vendor_session_id: str | None
-    started: bool
-    finished: bool
-    exam: ExamResult | None
-    audit: AuditReport | None
-    decision: Decision | None
-    decided_by: str | None
-    lesson_completed: bool
-    waiting_for: str
+    status: AttemptStatus = AttemptStatus.CREATED
+    review_state: ReviewState | None = None
+    vendor_session_id: str | None = None
+    started: bool = False
+    started_at: datetime | None = None
+    finished: bool = False
     finished_at: datetime | None = None
+    capped: bool = False  # the session ended at its time limit, not by FINISH
+    exam: ExamResult | None = None
+    audit: AuditReport | None = None
     audit_at: datetime | None = None
+    decision: Decision | None = None
+    decided_by: str | None = None
+    completion: CompletionReport | None = None
+    waiting_for: str
+
+    @property
+    def lesson_completed(self) -> bool:
+        return self.completion is not None

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from models.statuses import ReviewState
+from models.statuses import AttemptStatus, ReviewState
 
 Method = Literal["full", "record_only", "practice"]
 Decision = Literal["pass", "fail"]
+ProctoringResult = Literal["passed", "failed"]  # the course progress's proctoring column
 METHODS: tuple[Method, ...] = ("full", "record_only", "practice")
 DECISIONS: tuple[Decision, ...] = ("pass", "fail")
 
@@ -114,10 +115,35 @@ class AttemptPlan:
 
 # --- Decisions ------------------------------------------------------------------------------
 
+# The reasons a decision is refused, in one wording whichever layer answers (the workflow, the
+# API, the reviewer UI).
+NO_DECISION_TAKEN = "this attempt takes no decision: the lesson is optional and needs no validation"
+NOT_FINISHED = "not ready: the learner has not finished the proctored session"
+AUDIT_PENDING = "not ready: ProctorFree has not finished auditing this session (usually within 24 hours)"
 
-def decision_refusal(
-    decision: str, ready: bool, previous: Decision | None, audit_pending_reason: str | None = None
-) -> str | None:
+
+def already_decided(previous: Decision) -> str:
+    return (
+        f"already {proctoring_result(previous)}: change the proctoring result from the learner's "
+        "course progress instead"
+    )
+
+
+def not_ready_reason(plan: AttemptPlan, finished: bool, audited: bool) -> str | None:
+    """Why nobody can pass or fail this attempt yet, or None when a reviewer can.
+
+    "Not Ready: ... the proctoring session is not yet ready for review": the learner has not
+    pressed FINISH, or (full proctoring) ProctorFree has not finished its audit."""
+    if not plan.awaits_decision:
+        return NO_DECISION_TAKEN
+    if not finished:
+        return NOT_FINISHED
+    if plan.awaits_audit and not audited:
+        return AUDIT_PENDING
+    return None
+
+
+def decision_refusal(decision: str, previous: Decision | None, not_ready: str | None) -> str | None:
     """Why a reviewer's decision is refused, or None when it is accepted.
 
     The same decision twice is harmless (accepted, nothing changes). A different decision on a
@@ -126,13 +152,43 @@ def decision_refusal(
     if decision not in DECISIONS:
         return f"decision must be 'pass' or 'fail', not {decision!r}"
     if previous is not None and decision != previous:
-        return (
-            f"already decided: {previous}ed; change the proctoring result from the learner's "
-            "course progress instead"
-        )
-    if previous is None and not ready:
-        return audit_pending_reason or "the proctoring session is not ready for review yet"
+        return already_decided(previous)
+    if previous is None:
+        return not_ready
     return None
+
+
+def proctoring_result(decision: Decision) -> ProctoringResult:
+    """ "Pass Proctoring" marks the session passed, "Fail Proctoring" failed."""
+    return "passed" if decision == "pass" else "failed"
+
+
+def decision_for(result: ProctoringResult) -> Decision:
+    """The decision a proctoring result stands for: the inverse of `proctoring_result`, for a
+    result set from the learner's course progress."""
+    return _DECISION_FOR[result]
+
+
+_DECISION_FOR: dict[str, Decision] = {"passed": "pass", "failed": "fail"}
+
+
+def decided_again(decision: Decision) -> str:
+    """The reply to the same decision twice: harmless, nothing changes."""
+    return f"already {proctoring_result(decision)}; nothing changed"
+
+
+def decided_status(decision: Decision) -> AttemptStatus:
+    return AttemptStatus(proctoring_result(decision))
+
+
+def decided_review_state(decision: Decision) -> ReviewState:
+    """ "Passing or failing the proctoring session will also mark the task as completed." """
+    return ReviewState(proctoring_result(decision))
+
+
+def decision_of(state: ReviewState) -> Decision | None:
+    """The decision a completed task holds, or None for a task still open."""
+    return {ReviewState.PASSED: "pass", ReviewState.FAILED: "fail"}.get(state)  # type: ignore[return-value]
 
 
 # --- Completion -----------------------------------------------------------------------------
@@ -220,3 +276,40 @@ def course_outcome(rules: CourseRules, lessons: list[LessonState], completed_les
 def issues_certificate(rules: CourseRules, outcome: CourseOutcome) -> bool:
     """A course that completed successfully issues its certificate or badge, when it has one."""
     return rules.certificate and outcome.complete and bool(outcome.success)
+
+
+@dataclass(frozen=True)
+class CourseCompletion:
+    """A learner's course completion as stored: complete or not, with its success and score."""
+
+    complete: bool
+    success: bool | None = None
+    score: float | None = None
+
+
+NOT_COMPLETED = CourseCompletion(complete=False)
+
+
+def completed_course(stored: CourseCompletion, outcome: CourseOutcome) -> CourseCompletion:
+    """What the stored course completion becomes when a lesson completes: an outcome that
+    completes the course completes it, with the outcome's success and score. A course completes
+    once: a completed course is never un-completed, and a later lesson changes nothing."""
+    if stored.complete or not outcome.complete:
+        return stored
+    return CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
+
+
+def reevaluated_course(stored: CourseCompletion, outcome: CourseOutcome) -> CourseCompletion:
+    """What the stored course completion becomes when a changed proctoring result re-evaluates
+    the course (the source leaves this to a person: "you need to manually change the course
+    completion, success status, and score").
+
+    A course not complete yet completes as it would have when the lesson completed. A completed
+    course is never un-completed, but takes the re-evaluated success and score; an outcome that
+    judged no success (the changed lesson is optional, or the course's required lessons are no
+    longer all complete) leaves it as it was."""
+    if not stored.complete:
+        return completed_course(stored, outcome)
+    if outcome.success is None:
+        return stored
+    return CourseCompletion(complete=True, success=outcome.success, score=outcome.score)

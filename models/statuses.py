@@ -19,6 +19,30 @@ class AttemptStatus(StrEnum):
     ERROR = "error"  # parked: ProctorFree refused the credentials; resumable
 
 
+class StepEvent(StrEnum):
+    """The names of the steps in an attempt's event log (the workflow writes them, the store
+    keeps them, the reviewer's timeline tells them)."""
+
+    OPENED = "opened"  # the LMS opened the lesson: the attempt is stored
+    VENDOR_SESSION_CREATED = "vendor_session_created"
+    LEARNER_STARTED = "learner_started"
+    LEARNER_FINISHED = "learner_finished"
+    AWAITING_AUDIT = "awaiting_audit"
+    AUDIT = "audit"  # ProctorFree's audit landed, or was escalated at its deadline
+    READY_FOR_REVIEW = "ready_for_review"
+    DECIDED = "decided"
+    LESSON_COMPLETED = "lesson_completed"
+    COMPLETION_CONFIRMED = "completion_confirmed"  # a decision after the exam result completed it
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    PARKED = "parked"
+    RESUMED = "resumed"
+    EXAM_RESULT_MISSING = "exam_result_missing"
+    EXAM_RESULT_IGNORED = "exam_result_ignored"
+    DECISION_IGNORED = "decision_ignored"
+
+
 class ReviewState(StrEnum):
     NOT_READY = "not_ready"
     READY_FOR_REVIEW = "ready_for_review"
@@ -67,7 +91,3 @@ def can_move(current: AttemptStatus, new: AttemptStatus, resumed_from: AttemptSt
     if current == S.ERROR:
         return resumed_from is not None and (new == resumed_from or can_move(resumed_from, new))
     return new in _NEXT[current]
-
-
-def is_open(status: AttemptStatus) -> bool:
-    return status not in TERMINAL

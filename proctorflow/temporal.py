@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
@@ -51,15 +54,16 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return settings.temporal_api_key is not None
 
 
-async def register_search_attributes(client: Client, namespace: str = "default") -> None:
-    """Register ProctorFlow's search attributes (idempotent); `proctorflow setup` and dev mode."""
+async def register_search_attributes(
+    client: Client, keys: Iterable[SearchAttributeKey[Any]], namespace: str = "default"
+) -> None:
+    """Register the given search attributes as keywords (idempotent). The callers (`proctorflow
+    setup`, dev mode, the tests) pass ProctorFlow's: `workflows.search_attributes.ALL`."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
     from temporalio.service import RPCError, RPCStatusCode
 
-    from workflows.search_attributes import ALL
-
-    for key in ALL:
+    for key in keys:
         request = AddSearchAttributesRequest(
             namespace=namespace, search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
         )

@@ -23,11 +23,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.api import OpenAttemptIn, OpenAttemptOut
 from models.payloads import AttemptInput, AttemptKey, AttemptTimers
-from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus
+from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus, StepEvent
 from models.tables import Attempt, AttemptEvent, Learner, Lesson
 from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
-from store import catalog
+from store import scoped
 from store.db import SessionFactory, transaction
 from store.progress import lock_learner
 from workflows import search_attributes
@@ -122,7 +122,7 @@ def _store_attempt(sessions: SessionFactory, key: AttemptKey, body: OpenAttemptI
 
 def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -> tuple[Attempt, Lesson]:
     lock_learner(session, key.org_id, key.learner_id)
-    lesson = catalog.get_lesson(session, key.org_id, key.course_id, key.lesson_id)
+    lesson = scoped.lesson(session, key.org_id, key.course_id, key.lesson_id)
     existing = session.get(Attempt, key.attempt_id)
     if existing is not None:
         # A reload confirms the attempt it opened, even if proctoring was turned off since.
@@ -131,7 +131,7 @@ def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -
     if lesson.integration_id is None or lesson.method is None:
         raise Conflict(f"lesson {lesson.id} is not proctored: PUT its proctoring settings first")
     _remember_learner(session, key.org_id, body)
-    integration = catalog.get_integration(session, key.org_id, lesson.integration_id)
+    integration = scoped.integration(session, key.org_id, lesson.integration_id)
     if not integration.is_active:
         raise Invalid(
             f"integration '{integration.name}' is not active: activate it to proctor lesson {lesson.id}"
@@ -154,7 +154,7 @@ def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -
     session.add(attempt)
     session.add(
         AttemptEvent(
-            attempt_id=attempt.id, seq=0, at=attempt.created_at, event="opened", status=attempt.status
+            attempt_id=attempt.id, seq=0, at=attempt.created_at, event=StepEvent.OPENED, status=attempt.status
         )
     )
     session.flush()

@@ -12,26 +12,25 @@ import asyncio
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models import rules
 from models.payloads import DecisionReply, DecisionRequest
 from models.statuses import AttemptStatus, ReviewState
-from models.tables import Attempt, ReviewTask
-from proctorflow.errors import Conflict, NotFound
+from models.tables import Attempt
+from proctorflow.errors import Conflict
+from store import queries
 from store.db import SessionFactory
 from workflows.attempt import AttemptWorkflow
-
-DECIDED_STATES = {ReviewState.PASSED: "pass", ReviewState.FAILED: "fail"}
 
 
 async def decide_task(
     client: Client, sessions: SessionFactory, org_id: str, task_id: str, decision: str, reviewer: str
 ) -> DecisionReply:
-    task, attempt = await asyncio.to_thread(_task_and_attempt, sessions, org_id, task_id)
-    if task.state == ReviewState.NOT_READY:
-        raise Conflict(
-            "not ready: ProctorFree has not finished auditing this session (usually within 24 hours)",
-            {"state": task.state},
-        )
-    previous = DECIDED_STATES.get(ReviewState(task.state))
+    row = await asyncio.to_thread(_task_row, sessions, org_id, task_id)
+    task, attempt = row.task, row.attempt
+    state = ReviewState(task.state)
+    if state == ReviewState.NOT_READY:  # only a full-method task waits, and only for the audit
+        raise Conflict(rules.AUDIT_PENDING, {"state": task.state})
+    previous = rules.decision_of(state)
     if previous is not None and AttemptStatus(attempt.status) == AttemptStatus.COMPLETED:
         return _answer_closed(previous, decision, attempt)
     return await decide_attempt(client, attempt, decision, reviewer)
@@ -73,26 +72,19 @@ async def _update(client: Client, attempt: Attempt, decision: str, reviewer: str
         raise
 
 
-def _answer_closed(previous: str, decision: str, attempt: Attempt) -> DecisionReply:
-    done = "passed" if previous == "pass" else "failed"
-    if decision != previous:
-        raise Conflict(
-            f"already {done}: change the proctoring result from the learner's course progress instead",
-            {"state": done},
-        )
+def _answer_closed(previous: rules.Decision, decision: str, attempt: Attempt) -> DecisionReply:
+    """The decision on a task whose workflow is over, answered by the same rule it would apply."""
+    refusal = rules.decision_refusal(decision, previous, not_ready=None)
+    if refusal is not None:
+        raise Conflict(refusal, {"state": rules.proctoring_result(previous)})
     return DecisionReply(
         accepted=False,
         decision=previous,
         status=AttemptStatus(attempt.status),
-        message=f"already {done}; nothing changed",
+        message=rules.decided_again(previous),
     )
 
 
-def _task_and_attempt(sessions: SessionFactory, org_id: str, task_id: str) -> tuple[ReviewTask, Attempt]:
+def _task_row(sessions: SessionFactory, org_id: str, task_id: str) -> queries.TaskRow:
     with sessions() as session:
-        task = session.get(ReviewTask, task_id)
-        if task is None or task.org_id != org_id:
-            raise NotFound(f"review task {task_id} does not exist")
-        attempt = session.get(Attempt, task.attempt_id)
-        assert attempt is not None, "a review task always has its attempt"
-        return task, attempt
+        return queries.get_review_task(session, org_id, task_id)

@@ -13,11 +13,11 @@ import asyncio
 from temporalio.client import Client
 
 from models.api import ResultChangeIn, ResultChangeReply
-from models.rules import AttemptPlan
+from models.rules import AttemptPlan, decision_for
 from models.statuses import DECIDED, TERMINAL, AttemptStatus
 from models.tables import Attempt, CourseProgress, ResultChange, utcnow
 from starter import decisions
-from store import catalog, results
+from store import results, scoped
 from store.db import SessionFactory, transaction
 
 
@@ -32,7 +32,7 @@ async def change_proctoring_result(
 ) -> ResultChangeReply:
     def undecided() -> Attempt | None:
         with sessions() as session:
-            catalog.get_lesson(session, org_id, course_id, lesson_id)
+            scoped.lesson(session, org_id, course_id, lesson_id)
             return awaiting_decision(
                 results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
             )
@@ -81,7 +81,7 @@ def awaiting_decision(attempt: Attempt | None) -> Attempt | None:
 async def _decide(
     client: Client, sessions: SessionFactory, attempt: Attempt, change: ResultChangeIn
 ) -> ResultChangeReply:
-    decision = "pass" if change.proctoring_result == "passed" else "fail"
+    decision = decision_for(change.proctoring_result)
     reply = await decisions.decide_attempt(client, attempt, decision, change.changed_by)
 
     def remember() -> bool:

@@ -17,16 +17,14 @@ from models.statuses import AttemptStatus
 from models.tables import Attempt
 from proctorflow.errors import Conflict, NotFound
 from proctorfree.webhooks import WebhookEvent
+from store import scoped
 from store.db import SessionFactory, transaction
 from workflows.attempt import AttemptWorkflow
 
 
 def get_attempt(sessions: SessionFactory, org_id: str, attempt_id: str) -> Attempt:
     with sessions() as session:
-        attempt = session.get(Attempt, attempt_id)
-        if attempt is None or attempt.org_id != org_id:
-            raise NotFound(f"attempt {attempt_id} does not exist")
-        return attempt
+        return scoped.attempt(session, org_id, attempt_id)
 
 
 async def record_exam_result(
@@ -36,9 +34,7 @@ async def record_exam_result(
 
     def store() -> Attempt:
         with transaction(sessions) as session:
-            attempt = session.get(Attempt, attempt_id)
-            if attempt is None or attempt.org_id != org_id:
-                raise NotFound(f"attempt {attempt_id} does not exist")
+            attempt = scoped.attempt(session, org_id, attempt_id)
             if attempt.exam_passed is None:
                 attempt.exam_score, attempt.exam_passed = result.score, result.passed
                 session.add(attempt)

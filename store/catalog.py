@@ -11,7 +11,8 @@ from models.api import CourseIn, IntegrationPatch, ProctoringIn
 from models.rules import proctoring_refusal, settings_warnings
 from models.tables import ApiToken, Course, Integration, Lesson, Organisation, utcnow
 from proctorflow.crypto import SecretBox
-from proctorflow.errors import Invalid, NotFound
+from proctorflow.errors import Invalid
+from store import scoped
 
 
 def token_digest(token: str) -> str:
@@ -72,13 +73,6 @@ def add_integration(
     return integration
 
 
-def get_integration(session: Session, org_id: str, integration_id: str) -> Integration:
-    integration = session.get(Integration, integration_id)
-    if integration is None or integration.org_id != org_id:
-        raise NotFound(f"integration {integration_id} does not exist")
-    return integration
-
-
 def list_integrations(session: Session, org_id: str) -> list[Integration]:
     return list(
         session.exec(select(Integration).where(Integration.org_id == org_id).order_by(Integration.created_at))
@@ -88,7 +82,7 @@ def list_integrations(session: Session, org_id: str) -> list[Integration]:
 def update_integration(
     session: Session, org_id: str, integration_id: str, patch: IntegrationPatch, box: SecretBox
 ) -> Integration:
-    integration = get_integration(session, org_id, integration_id)
+    integration = scoped.integration(session, org_id, integration_id)
     if patch.name is not None:
         integration.name = patch.name
     if patch.is_active is not None:
@@ -100,13 +94,6 @@ def update_integration(
     integration.updated_at = utcnow()
     session.add(integration)
     return integration
-
-
-def has_active_integration(session: Session, org_id: str) -> bool:
-    found = session.exec(
-        select(Integration.id).where(Integration.org_id == org_id, Integration.is_active == True)  # noqa: E712
-    ).first()
-    return found is not None
 
 
 # --- Courses and lessons --------------------------------------------------------------------
@@ -153,21 +140,6 @@ def put_course(session: Session, org_id: str, course_id: str, body: CourseIn) ->
     return course
 
 
-def get_course(session: Session, org_id: str, course_id: str) -> Course:
-    course = session.get(Course, (org_id, course_id))
-    if course is None:
-        raise NotFound(f"course {course_id} does not exist: PUT /api/v1/courses/{course_id} first")
-    return course
-
-
-def get_lesson(session: Session, org_id: str, course_id: str, lesson_id: str) -> Lesson:
-    get_course(session, org_id, course_id)
-    lesson = session.get(Lesson, (org_id, course_id, lesson_id))
-    if lesson is None:
-        raise NotFound(f"lesson {lesson_id} is not part of course {course_id}")
-    return lesson
-
-
 def lessons_of(session: Session, org_id: str, course_id: str) -> list[Lesson]:
     return list(
         session.exec(
@@ -182,8 +154,8 @@ def set_proctoring(
     session: Session, org_id: str, course_id: str, lesson_id: str, body: ProctoringIn
 ) -> list[str]:
     """Turn proctoring on for a lesson; returns warnings for accepted-but-misconfigured settings."""
-    lesson = get_lesson(session, org_id, course_id, lesson_id)
-    integration = get_integration(session, org_id, body.integration_id)
+    lesson = scoped.lesson(session, org_id, course_id, lesson_id)
+    integration = scoped.integration(session, org_id, body.integration_id)
     refusal = proctoring_refusal(lesson.type, integration.is_active)
     if refusal:
         raise Invalid(refusal, {"lesson_type": lesson.type, "integration_active": integration.is_active})
@@ -196,7 +168,7 @@ def set_proctoring(
 
 
 def clear_proctoring(session: Session, org_id: str, course_id: str, lesson_id: str) -> None:
-    lesson = get_lesson(session, org_id, course_id, lesson_id)
+    lesson = scoped.lesson(session, org_id, course_id, lesson_id)
     _clear(lesson)
     session.add(lesson)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
@@ -13,12 +14,17 @@ from sqlmodel import Session, select
 
 from models.payloads import CompletionReport, CompletionRequest
 from models.rules import (
+    NOT_COMPLETED,
+    CourseCompletion,
     CourseOutcome,
     CourseRules,
     LessonState,
+    completed_course,
     course_outcome,
     issues_certificate,
     lesson_outcome,
+    proctoring_result,
+    reevaluated_course,
 )
 from models.tables import Certificate, Course, CourseProgress, Lesson, LessonProgress
 
@@ -38,18 +44,15 @@ def complete_attempt(session: Session, request: CompletionRequest) -> Completion
         progress.score = outcome.score
         progress.attempt_id = request.attempt_id
     if request.decision is not None:
-        progress.proctoring_result = "passed" if request.decision == "pass" else "failed"
+        progress.proctoring_result = proctoring_result(request.decision)
     session.add(progress)
     session.flush()
-    course, issued = evaluate_course(
-        session, key.org_id, key.course_id, key.learner_id, key.lesson_id, request.at
-    )
+    course = evaluate_course(session, key.org_id, key.course_id, key.learner_id, key.lesson_id, request.at)
     return CompletionReport(
-        lesson_completed=True,
         lesson_success=bool(progress.success),
-        course_completed=course.complete,
-        course_reason=course.reason,
-        certificate_issued=issued,
+        course_completed=course.outcome.complete,
+        course_reason=course.outcome.reason,
+        certificate_issued=course.certificate_issued,
     )
 
 
@@ -66,31 +69,55 @@ def lock_learner(session: Session, org_id: str, learner_id: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class CourseEvaluation:
+    outcome: CourseOutcome  # what completing the lesson means for the course, by its rules
+    before: CourseCompletion  # the learner's stored course completion, before and after
+    after: CourseCompletion
+    certificate_issued: bool  # the course issues one for this outcome (once: it may exist already)
+
+
 def evaluate_course(
-    session: Session, org_id: str, course_id: str, learner_id: str, lesson_id: str, at: datetime
-) -> tuple[CourseOutcome, bool]:
-    """Complete the course (and issue its certificate) if completing `lesson_id` finished it."""
+    session: Session,
+    org_id: str,
+    course_id: str,
+    learner_id: str,
+    lesson_id: str,
+    at: datetime,
+    reevaluating: bool = False,
+) -> CourseEvaluation:
+    """Complete the course (and issue its certificate) if completing `lesson_id` finished it;
+    `reevaluating` (a changed proctoring result) also updates a completed course's success and
+    score. What the stored completion becomes is the rules' (`completed_course`,
+    `reevaluated_course`)."""
     course = session.get(Course, (org_id, course_id))
     if course is None:
         raise LookupError(f"course {course_id} is not stored")
     rules = CourseRules(course.score_lesson_id, course.complete_on_failure, course.certificate)
     outcome = course_outcome(rules, _lesson_states(session, org_id, course_id, learner_id), lesson_id)
-    issued = False
-    if outcome.complete:
-        progress = session.get(CourseProgress, (org_id, course_id, learner_id)) or CourseProgress(
-            org_id=org_id, course_id=course_id, learner_id=learner_id
-        )
-        if progress.completed_at is None:
-            progress.completed_at = at
-            progress.success = outcome.success
-            progress.score = outcome.score
-            session.add(progress)
-        if issues_certificate(rules, outcome):
-            issued = _issue_certificate(session, org_id, course_id, learner_id, at)
-    return outcome, issued
+    stored = session.get(CourseProgress, (org_id, course_id, learner_id))
+    before = _completion(stored)
+    after = (reevaluated_course if reevaluating else completed_course)(before, outcome)
+    if after != before:
+        stored = stored or CourseProgress(org_id=org_id, course_id=course_id, learner_id=learner_id)
+        if not before.complete:
+            stored.completed_at = at
+        stored.success, stored.score = after.success, after.score
+        session.add(stored)
+    issued = issues_certificate(rules, outcome)
+    if issued:
+        _issue_certificate(session, org_id, course_id, learner_id, at)
+    return CourseEvaluation(outcome, before, after, issued)
 
 
-def _issue_certificate(session: Session, org_id: str, course_id: str, learner_id: str, at: datetime) -> bool:
+def _completion(stored: CourseProgress | None) -> CourseCompletion:
+    if stored is None:
+        return NOT_COMPLETED
+    return CourseCompletion(stored.completed_at is not None, stored.success, stored.score)
+
+
+def _issue_certificate(session: Session, org_id: str, course_id: str, learner_id: str, at: datetime) -> None:
+    """Once per learner and course: issuing it again changes nothing."""
     existing = session.exec(
         select(Certificate).where(
             Certificate.org_id == org_id,
@@ -99,7 +126,7 @@ def _issue_certificate(session: Session, org_id: str, course_id: str, learner_id
         )
     ).first()
     if existing is not None:
-        return True
+        return
     certificate_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"certificate:{org_id}:{course_id}:{learner_id}"))
     session.add(
         Certificate(
@@ -110,7 +137,6 @@ def _issue_certificate(session: Session, org_id: str, course_id: str, learner_id
             issued_at=at,
         )
     )
-    return True
 
 
 def _lesson_progress(

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from models.statuses import ReviewState
 from models.tables import Attempt, AttemptEvent, ReviewTask
 from proctorflow.errors import NotFound
+from store import scoped
 
 OPEN_STATES = (ReviewState.NOT_READY, ReviewState.READY_FOR_REVIEW)
 
@@ -58,9 +59,7 @@ def list_review_tasks(
 
 
 def get_review_task(session: Session, org_id: str, task_id: str) -> TaskRow:
-    task = session.get(ReviewTask, task_id)
-    if task is None or task.org_id != org_id:
-        raise NotFound(f"review task {task_id} does not exist")
+    task = scoped.review_task(session, org_id, task_id)
     attempt = session.get(Attempt, task.attempt_id)
     if attempt is None:  # a task is written only after its attempt; never expected
         raise NotFound(f"review task {task_id} has lost its attempt {task.attempt_id}")
@@ -82,7 +81,7 @@ def attempt_story(session: Session, org_id: str, attempt_id: str) -> AttemptStor
         .where(Attempt.id == attempt_id, Attempt.org_id == org_id)
     ).first()
     if found is None:
-        raise NotFound(f"attempt {attempt_id} does not exist")
+        raise scoped.no_attempt(attempt_id)
     attempt, task = found
     events = session.exec(
         select(AttemptEvent).where(AttemptEvent.attempt_id == attempt_id).order_by(col(AttemptEvent.seq))

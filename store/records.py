@@ -48,20 +48,13 @@ def record_steps(session: Session, batch: StepBatch) -> None:
 
 def record_decision(session: Session, step: DecisionStep) -> CompletionReport:
     """The decision's whole step (see `DecisionStep`); every part idempotent, as each is alone."""
-    decided = step.decided
-    write = _step_writer(session, decided.attempt_id, [decided.seq, decided.seq + 1, decided.seq + 2])
-    write(decided)
+    write = _step_writer(session, step.decided.attempt_id, [c.seq for c in (step.decided, *step.reported)])
+    write(step.decided)
     if step.review is not None:
         upsert_review_task(session, step.review)
     report = complete_attempt(session, step.completion)
-    detail = report.model_dump()
-    note = "lesson_completed" if step.first_completion else "completion_confirmed"
-    for offset, event, status in ((1, note, None), (2, "completed", AttemptStatus.COMPLETED)):
-        write(
-            decided.model_copy(
-                update={"seq": decided.seq + offset, "event": event, "status": status, "detail": detail}
-            )
-        )
+    for change in step.reported:
+        write(change.model_copy(update={"detail": {**change.detail, **report.model_dump()}}))
     return report
 
 

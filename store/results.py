@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from models.rules import lesson_outcome
+from models.rules import ProctoringResult, decision_for, lesson_outcome
 from models.tables import Attempt, Certificate, CourseProgress, LessonProgress, ResultChange, utcnow
 from proctorflow.errors import Conflict
-from store import catalog
+from store import catalog, scoped
 from store.progress import evaluate_course, lock_learner
 
 
@@ -46,7 +46,7 @@ class Progress:
 
 
 def read_progress(session: Session, org_id: str, course_id: str, learner_id: str) -> Progress:
-    catalog.get_course(session, org_id, course_id)
+    scoped.course(session, org_id, course_id)
     lessons = catalog.lessons_of(session, org_id, course_id)
     rows = []
     for lesson in lessons:
@@ -131,7 +131,7 @@ def change_result(
     course_id: str,
     lesson_id: str,
     learner_id: str,
-    new_result: str,
+    new_result: ProctoringResult,
     reason: str,
     changed_by: str,
     reevaluate_course: bool,
@@ -139,7 +139,7 @@ def change_result(
     """Change a completed lesson's proctoring result; with `reevaluate_course`, recompute the
     lesson's success and let the course complete (and certify) if it now should. A completed
     course is never un-completed: its success and score are updated and the reply says so."""
-    catalog.get_lesson(session, org_id, course_id, lesson_id)
+    scoped.lesson(session, org_id, course_id, lesson_id)
     lock_learner(session, org_id, learner_id)
     progress = session.get(LessonProgress, (org_id, course_id, lesson_id, learner_id))
     if progress is None or progress.completed_at is None:
@@ -154,25 +154,19 @@ def change_result(
     if reevaluate_course:
         attempt = session.get(Attempt, progress.attempt_id) if progress.attempt_id else None
         outcome = lesson_outcome(
-            "pass" if new_result == "passed" else "fail",
-            attempt.exam_passed if attempt else None,
-            progress.score,
+            decision_for(new_result), attempt.exam_passed if attempt else None, progress.score
         )
         progress.success = outcome.success
         session.add(progress)
         session.flush()
-        course_before = session.get(CourseProgress, (org_id, course_id, learner_id))
-        was_complete = bool(course_before and course_before.completed_at)
-        course, issued = evaluate_course(session, org_id, course_id, learner_id, lesson_id, now)
-        course_completed = course.complete or was_complete
-        if was_complete and course_before is not None:
-            course_before.success, course_before.score = course.success, course.score
-            session.add(course_before)
-            message += f"; course stays complete, success now {course.success}"
-        elif course.complete:
-            message += "; course completed" + ("; certificate issued" if issued else "")
+        course = evaluate_course(session, org_id, course_id, learner_id, lesson_id, now, reevaluating=True)
+        course_completed = course.after.complete
+        if course.before.complete:
+            message += f"; course stays complete, success now {course.after.success}"
+        elif course.after.complete:
+            message += "; course completed" + ("; certificate issued" if course.certificate_issued else "")
         else:
-            message += f"; course not completed ({course.reason})"
+            message += f"; course not completed ({course.outcome.reason})"
     else:
         session.add(progress)
         message += "; course completion, success and score left as they were"

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from proctorflow.temporal import register_search_attributes
 from tests.support.keys import TEST_CONVERTER
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 
@@ -30,7 +31,7 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"), data_converter=TEST_CONVERTER
     )
-    await register_search_attributes(env.client)
+    await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
     yield env
     await env.shutdown()
 
@@ -43,6 +44,6 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=TEST_CONVERTER,
         dev_server_log_level="error",
     )
-    await register_search_attributes(env.client)
+    await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
     yield env
     await env.shutdown()

@@ -1,9 +1,8 @@
 """The attempt's bookkeeping: every step is written to the database by a local activity, in
 the workflow's order and under its own sequence number, so a retried write is never doubled.
 
-Steps are written together when the workflow is about to wait (`_flush`): what one workflow
-task did is one transaction and one search-attribute update, not one per step. Attempts started
-before that change (`ONE_ROUND_TRIP_PER_STEP`) keep writing each step as it happens.
+Steps are queued as the workflow takes them and written together when it is about to wait
+(`_flush`): what one workflow task did is one transaction and one search-attribute update.
 """
 
 from __future__ import annotations
@@ -19,32 +18,25 @@ from workflows import search_attributes
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from models.payloads import AttemptInput, ReviewTaskChange, StatusChange, StepBatch
-    from models.statuses import AttemptStatus, ReviewState
+    from models.payloads import AttemptInput, AttemptState, ReviewTaskChange, StatusChange, StepBatch
+    from models.statuses import AttemptStatus, ReviewState, StepEvent
 
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
-# Running-logic change: one round trip per step of the attempt. Steps are written once per
-# wait, not one local activity each, and the ProctorFree session is created by a local
-# activity, in the workflow's own task, not through the task queue.
-ONE_ROUND_TRIP_PER_STEP = "one-round-trip-per-step"
 
 
 class Bookkeeping:
     _attempt: AttemptInput
-    _status: AttemptStatus  # where the attempt is; written by the next `_flush` at the latest
+    _state: AttemptState  # the attempt's facts; its status is written by the next `_flush` at the latest
     _seq: int
-    _review_state: ReviewState | None
-    _waiting_for: str
-    _writes_batched: bool
     _unwritten: StepBatch
     _published: tuple[AttemptStatus | None, ReviewState | None]
 
     def _show_waiting_for(self, what: str) -> None:
         """What the attempt waits for, in words: the query and Temporal Web's current details."""
-        self._waiting_for = what
+        self._state.waiting_for = what
         workflow.set_current_details(f"Waiting for {what}.")
 
     async def _wait(self, condition: Callable[[], bool], timeout: timedelta | None = None) -> None:
@@ -67,23 +59,23 @@ class Bookkeeping:
         )
         self._publish()
 
-    async def _set_review_state(
+    def _move(self, status: AttemptStatus, event: StepEvent, **kwargs: Any) -> None:
+        """The attempt moves to `status`: a step queued for the next write."""
+        self._unwritten.changes.append(self._next_change(event, status=status, **kwargs))
+        self._state.status = status
+
+    def _note(self, event: StepEvent, detail: dict[str, Any] | None = None) -> None:
+        """Something happened that moves no status: a step queued for the next write."""
+        self._unwritten.changes.append(self._next_change(event, detail=detail or {}))
+
+    def _set_review_state(
         self,
         state: ReviewState,
         flagged: bool = False,
         audit_outcome: str | None = None,
-        decided_by: str | None = None,
     ) -> None:
-        change = self._review_change(state, flagged, audit_outcome, decided_by)
-        if self._writes_batched:
-            self._unwritten.reviews.append(change)
-            return
-        await workflow.execute_local_activity_method(
-            RecordActivities.update_review_task,
-            change,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
+        """The review task moves to `state`: queued for the next write."""
+        self._unwritten.reviews.append(self._review_change(state, flagged, audit_outcome))
 
     def _review_change(
         self,
@@ -93,9 +85,7 @@ class Bookkeeping:
         decided_by: str | None = None,
     ) -> ReviewTaskChange:
         """The review task's next state (written by the caller)."""
-        self._review_state = state
-        if not self._writes_batched:
-            workflow.upsert_search_attributes([search_attributes.REVIEW_STATE.value_set(state.value)])
+        self._state.review_state = state
         return ReviewTaskChange(
             attempt_id=self._attempt.attempt_id,
             state=state,
@@ -105,29 +95,7 @@ class Bookkeeping:
             decided_by=decided_by,
         )
 
-    async def _move(self, status: AttemptStatus, event: str, **kwargs: Any) -> None:
-        if self._writes_batched:
-            self._unwritten.changes.append(self._next_change(event, status=status, **kwargs))
-            self._status = status
-            return
-        await self._record(event, status=status, **kwargs)
-        self._show_status(status)
-
-    async def _note(self, event: str, detail: dict[str, Any]) -> None:
-        if self._writes_batched:
-            self._unwritten.changes.append(self._next_change(event, detail=detail))
-            return
-        await self._record(event, detail=detail)
-
-    async def _record(self, event: str, **kwargs: Any) -> None:
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_change,
-            self._next_change(event, **kwargs),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
-
-    def _next_change(self, event: str, **kwargs: Any) -> StatusChange:
+    def _next_change(self, event: StepEvent, **kwargs: Any) -> StatusChange:
         """The next step under the next sequence number (the caller writes it)."""
         self._seq += 1
         return StatusChange(
@@ -139,22 +107,16 @@ class Bookkeeping:
             **kwargs,
         )
 
-    def _show_status(self, status: AttemptStatus) -> None:
-        """After the write: what a query and Temporal's search attributes show, the database has."""
-        self._status = status
-        if self._writes_batched:
-            self._publish()
-            return
-        workflow.upsert_search_attributes([search_attributes.ATTEMPT_STATUS.value_set(status.value)])
-
     def _publish(self) -> None:
-        """Temporal's search attributes catch up with the written status and review state."""
+        """After a write: Temporal's search attributes catch up with the written status and
+        review state, so what a query and Temporal Web show, the database has."""
         status, review = self._published
+        current = self._state
         updates = []
-        if self._status != status:
-            updates.append(search_attributes.ATTEMPT_STATUS.value_set(self._status.value))
-        if self._review_state is not None and self._review_state != review:
-            updates.append(search_attributes.REVIEW_STATE.value_set(self._review_state.value))
+        if current.status != status:
+            updates.append(search_attributes.ATTEMPT_STATUS.value_set(current.status.value))
+        if current.review_state is not None and current.review_state != review:
+            updates.append(search_attributes.REVIEW_STATE.value_set(current.review_state.value))
         if updates:
             workflow.upsert_search_attributes(updates)
-        self._published = (self._status, self._review_state)
+        self._published = (current.status, current.review_state)

@@ -18,13 +18,11 @@ from workflows.bookkeeping import Bookkeeping
 
 with workflow.unsafe.imports_passed_through():
     from activities import errors
-    from models.payloads import VendorCall, VendorSessionRef
-    from models.statuses import AttemptStatus
+    from models.payloads import VendorCall
+    from models.statuses import AttemptStatus, StepEvent
     from proctorflow import metrics
 
 VENDOR_CALL_TIMEOUT = timedelta(seconds=30)
-# Running-logic change: waits poll the vendor first after one interval, not at once.
-FIRST_POLL_AFTER_ONE_INTERVAL = "first-poll-after-one-interval"
 VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -34,11 +32,8 @@ VENDOR_RETRY = RetryPolicy(
 
 
 class VendorWaits(Bookkeeping):
-    _session: VendorSessionRef | None
-    _started: bool
     _resume_requested: bool
     _check_now: bool
-    _waiting_for: str
 
     async def _on_wake(self) -> None:
         """Called whenever a wait wakes up: the workflow records what changed."""
@@ -69,8 +64,9 @@ class VendorWaits(Bookkeeping):
         done: Callable[[], bool],
         start_poll: Callable[[], workflow.ActivityHandle[Any]],
         on_polled: Callable[[Any], None],
+        *,
+        first_poll_at: datetime,
         limit: Callable[[], datetime | None] = lambda: None,
-        first_poll_at: datetime | None = None,
     ) -> str:
         """Wait until `done()`: a signal makes it true, or the poll activity finds the vendor
         ready and `on_polled` records what it found. No poll runs before `first_poll_at`: the
@@ -79,10 +75,9 @@ class VendorWaits(Bookkeeping):
         Returns "done", "deadline" (the poll ran out of time) or "limit" (`limit()` passed). Ops
         can make it ask the vendor at once (`check_vendor_now`) instead of at the next interval.
         """
-        if first_poll_at is not None and workflow.patched(FIRST_POLL_AFTER_ONE_INTERVAL):
-            outcome = await self._race(done, None, limit, quiet_until=first_poll_at)
-            if outcome in ("done", "limit"):
-                return outcome
+        outcome = await self._race(done, None, limit, quiet_until=first_poll_at)
+        if outcome in ("done", "limit"):
+            return outcome
         while not done():
             poll = start_poll()
             try:
@@ -115,13 +110,13 @@ class VendorWaits(Bookkeeping):
             limit_at = limit()
             ends = [end for end in (limit_at, quiet_until) if end is not None]
             timeout = max(min(ends) - workflow.now(), timedelta(0)) if ends else None
-            was_started = self._started
+            was_started = self._state.started
             try:
                 await self._wait(
                     lambda was=was_started: (
                         done()
                         or (poll is not None and poll.done())
-                        or self._started != was
+                        or self._state.started != was
                         or self._check_now
                     ),
                     timeout=timeout,
@@ -154,20 +149,21 @@ class VendorWaits(Bookkeeping):
                 await self._park(_reason(failure))
 
     async def _park(self, reason: str) -> None:
-        parked_from, waiting_for = self._status, self._waiting_for
+        """ProctorFree refused us: the attempt waits in `error` until ops fix it and resume."""
+        parked_from, waiting_for = self._state.status, self._state.waiting_for
         workflow.metric_meter().create_counter(metrics.PARKED).add(1)
-        await self._move(AttemptStatus.ERROR, "parked", detail={"reason": reason}, error_reason=reason)
+        self._move(AttemptStatus.ERROR, StepEvent.PARKED, detail={"reason": reason}, error_reason=reason)
         self._show_waiting_for(f"ops to fix the integration and resume ({reason})")
         self._resume_requested = False
         await self._wait(lambda: self._resume_requested)
-        await self._move(parked_from, "resumed")
+        self._move(parked_from, StepEvent.RESUMED)
         self._show_waiting_for(waiting_for)
 
     def _vendor_call(self) -> VendorCall:
         return VendorCall(
             attempt_id=self._attempt.attempt_id,
             integration_id=self._attempt.integration_id,
-            session_id=self._session.session_id if self._session else None,
+            session_id=self._state.vendor_session_id,
         )
 
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+import cli
 from models.tables import ApiToken, Course, Integration, Lesson, Organisation, Reviewer
-from proctorflow import cli
 from proctorflow.settings import get_settings
 from store import catalog
 from store.db import make_engine, session_factory
@@ -50,7 +50,7 @@ def proctorflow(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
     """The command as a shell runs it."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PROCTORFLOW_")}
     return subprocess.run(
-        [sys.executable, "-m", "proctorflow.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
         cwd=cwd,
         capture_output=True,

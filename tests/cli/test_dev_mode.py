@@ -48,7 +48,7 @@ class DevRun:
         env.update(PROCTORFLOW_LMS_TOKEN=TOKEN, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         flags = [f"--{name}-port={port}" for name, port in self.ports.items()]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "proctorflow.cli", "dev", *flags],
+            [sys.executable, "-m", "cli", "dev", *flags],
             cwd=self.folder,
             env=env,
             stdin=subprocess.DEVNULL,

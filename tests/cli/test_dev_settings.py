@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proctorflow.dev_layout import DevOptions, child_environment, dev_settings
+from cli.dev_layout import DevOptions, child_environment, dev_settings
 from proctorflow.settings import get_settings
 
 

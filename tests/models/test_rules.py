@@ -7,22 +7,38 @@ import itertools
 import pytest
 
 from models.rules import (
+    AUDIT_PENDING,
     DECISIONS,
     METHOD_TRAITS,
     METHODS,
+    NO_DECISION_TAKEN,
+    NOT_COMPLETED,
+    NOT_FINISHED,
     PRACTICE_TIME_LIMIT,
     AttemptPlan,
+    CourseCompletion,
+    CourseOutcome,
     CourseRules,
     LessonState,
+    already_decided,
+    completed_course,
     course_outcome,
+    decided_again,
+    decided_review_state,
+    decided_status,
+    decision_for,
+    decision_of,
     decision_refusal,
     issues_certificate,
     lesson_outcome,
+    not_ready_reason,
     proctoring_refusal,
+    proctoring_result,
+    reevaluated_course,
     settings_warnings,
     time_limit,
 )
-from models.statuses import ReviewState
+from models.statuses import DECIDED, AttemptStatus, ReviewState, can_move
 
 ALL_PLANS = [AttemptPlan(m, r, v) for m, r, v in itertools.product(METHODS, [True, False], [True, False])]
 
@@ -100,26 +116,118 @@ def test_optional_lesson_without_validation_awaits_nothing_from_a_reviewer():
     assert not plan.awaits_decision and not plan.creates_review_task
 
 
-@pytest.mark.parametrize("bad", ["", "PASS", "approve", "passed", "maybe"])
-def test_decision_refused_for_unknown_values(bad):
-    assert "pass" in decision_refusal(bad, ready=True, previous=None)
+# --- Decisions ----------------------------------------------------------------------------------
 
 
-def test_decision_refused_while_not_ready_with_the_reason():
-    assert decision_refusal("pass", ready=False, previous=None, audit_pending_reason="auditing") == "auditing"
-    assert decision_refusal("fail", ready=False, previous=None) is not None
+@pytest.mark.parametrize(
+    ("method", "required", "requires_validation", "finished", "audited"),
+    list(itertools.product(METHODS, [True, False], [True, False], [True, False], [True, False])),
+)
+def test_an_attempt_is_ready_for_a_decision_once_finished_and_for_full_proctoring_audited(
+    method, required, requires_validation, finished, audited
+):
+    """ "Tasks are only created for lessons that are required"; requires validation: "an admin
+    can review the proctoring results ... and manually complete the course"; "Skilljar creates
+    proctoring review tasks when the learner finishes the exam"; "Not Ready: ... a task that
+    hasn't been fully audited yet ... applicable if you selected 'Full Proctoring'"."""
+    reason = not_ready_reason(AttemptPlan(method, required, requires_validation), finished, audited)
+
+    if not (required or requires_validation):
+        assert reason == NO_DECISION_TAKEN  # nobody passes or fails an optional, unvalidated lesson
+    elif not finished:
+        assert reason == NOT_FINISHED
+    elif method == "full" and not audited:
+        assert reason == AUDIT_PENDING
+    else:
+        assert reason is None
 
 
-@pytest.mark.parametrize("decision", DECISIONS)
-def test_the_same_decision_twice_is_harmless(decision):
-    assert decision_refusal(decision, ready=True, previous=None) is None
-    assert decision_refusal(decision, ready=True, previous=decision) is None
+def test_the_not_ready_reasons_say_why_in_the_articles_words():
+    """ "we notify the user that the proctoring session is not yet ready for review. ProctorFree
+    audits fully proctored sessions usually within 24 hours"."""
+    assert AUDIT_PENDING.startswith("not ready") and "24 hours" in AUDIT_PENDING
+    assert "ProctorFree" in AUDIT_PENDING and "audit" in AUDIT_PENDING
+    assert NOT_FINISHED.startswith("not ready") and "finished" in NOT_FINISHED
+    assert "optional" in NO_DECISION_TAKEN and "validation" in NO_DECISION_TAKEN
+    assert len({AUDIT_PENDING, NOT_FINISHED, NO_DECISION_TAKEN}) == 3
 
 
-@pytest.mark.parametrize(("first", "second"), [("pass", "fail"), ("fail", "pass")])
-def test_a_changed_result_goes_through_course_progress_not_the_task(first, second):
-    refusal = decision_refusal(second, ready=True, previous=first)
-    assert refusal and "course progress" in refusal
+BAD_DECISIONS = ["", "PASS", "approve", "passed", "failed", "maybe"]
+PREVIOUS = [None, *DECISIONS]
+NOT_READY = [None, NOT_FINISHED, AUDIT_PENDING, NO_DECISION_TAKEN]
+
+
+@pytest.mark.parametrize(
+    ("decision", "previous", "not_ready"),
+    list(itertools.product([*DECISIONS, *BAD_DECISIONS], PREVIOUS, NOT_READY)),
+)
+def test_a_decision_is_refused_for_unknown_values_a_changed_result_and_while_not_ready(
+    decision, previous, not_ready
+):
+    """ "Pass Proctoring" / "Fail Proctoring" are the two decisions; "Not Ready: ... not yet
+    ready for review"; "Passed / Failed: ... If you need to change a learner's proctoring
+    result, please use the displayed link to go to the course progress page"."""
+    refusal = decision_refusal(decision, previous, not_ready)
+
+    if decision not in DECISIONS:
+        assert refusal == f"decision must be 'pass' or 'fail', not {decision!r}"
+    elif previous is None:
+        assert refusal == not_ready  # undecided: accepted exactly when ready
+    elif decision == previous:
+        assert refusal is None  # the same decision twice is harmless
+    else:
+        assert refusal == already_decided(previous)
+
+
+@pytest.mark.parametrize(("previous", "done"), [("pass", "passed"), ("fail", "failed")])
+def test_a_changed_result_goes_through_course_progress_not_the_task(previous, done):
+    """ "If you need to change a learner's proctoring result, please use the displayed link to go
+    to the course progress page"."""
+    assert already_decided(previous) == (
+        f"already {done}: change the proctoring result from the learner's course progress instead"
+    )
+    assert decided_again(previous) == f"already {done}; nothing changed"
+
+
+@pytest.mark.parametrize(
+    ("decision", "result", "status", "state"),
+    [
+        ("pass", "passed", AttemptStatus.PASSED, ReviewState.PASSED),
+        ("fail", "failed", AttemptStatus.FAILED, ReviewState.FAILED),
+    ],
+)
+def test_pass_marks_the_session_passed_and_fail_failed_and_completes_the_task(
+    decision, result, status, state
+):
+    """ "Click 'Pass Proctoring' to mark the proctoring session as passed", "'Fail Proctoring' to
+    mark the proctoring session as failed"; "Passing or failing the proctoring session will also
+    mark the task as completed"."""
+    assert proctoring_result(decision) == result
+    assert decided_status(decision) is status
+    assert decided_review_state(decision) is state
+    assert decision_of(state) == decision
+    assert decision_for(result) == decision
+    assert status in DECIDED and can_move(AttemptStatus.READY_FOR_REVIEW, status)
+    assert can_move(status, AttemptStatus.COMPLETED)
+
+
+@pytest.mark.parametrize("state", [ReviewState.NOT_READY, ReviewState.READY_FOR_REVIEW])
+def test_an_open_task_holds_no_decision(state):
+    """ "You can identify which tasks are open using the 'Task completed at' column": not ready
+    and ready for review are open, passed and failed are completed."""
+    assert decision_of(state) is None
+
+
+def test_every_review_state_is_open_or_holds_exactly_one_decision():
+    held = {state: decision_of(state) for state in ReviewState}
+    assert sorted(d for d in held.values() if d is not None) == sorted(DECISIONS)
+    assert {decided_review_state(d) for d in DECISIONS} == {s for s, d in held.items() if d is not None}
+
+
+@pytest.mark.parametrize("result", ["pass", "Passed", "", "excellent"])
+def test_only_passed_and_failed_are_proctoring_results(result):
+    with pytest.raises(KeyError):
+        decision_for(result)
 
 
 @pytest.mark.parametrize(
@@ -201,3 +309,69 @@ def test_a_completed_course_can_issue_a_certificate(certificate):
     rules = CourseRules(score_lesson_id=None, complete_on_failure=False, certificate=certificate)
     outcome = course_outcome(rules, lessons(("exam", True, True, True, 99)), "exam")
     assert issues_certificate(rules, outcome) is certificate
+
+
+@pytest.mark.parametrize(
+    ("certificate", "complete", "success"),
+    list(itertools.product([True, False], [True, False], [True, False])),
+)
+def test_a_certificate_or_badge_comes_only_from_a_course_completed_successfully(
+    certificate, complete, success
+):
+    """ "ensure that the exam was the last required lesson to complete the course. This could
+    trigger a certificate or badge to be created"; a course completed on failure issues none."""
+    rules = CourseRules(score_lesson_id="exam", complete_on_failure=True, certificate=certificate)
+    outcome = CourseOutcome(complete=complete, success=success, score=50.0)
+    assert issues_certificate(rules, outcome) is (certificate and complete and success)
+
+
+# --- What the stored course completion becomes ------------------------------------------------
+
+PASSED_COURSE = CourseCompletion(complete=True, success=True, score=90.0)
+FAILED_COURSE = CourseCompletion(complete=True, success=False, score=30.0)
+STORED = [NOT_COMPLETED, PASSED_COURSE, FAILED_COURSE]
+
+COMPLETES = CourseOutcome(complete=True, success=True, score=80.0, reason="all required lessons complete")
+COMPLETES_FAILED = CourseOutcome(complete=True, success=False, score=20.0, reason="completed on failure")
+FAILS_OPEN = CourseOutcome(complete=False, success=False, score=25.0, reason="failed, and ...")
+UNJUDGED = CourseOutcome(complete=False, reason="an optional lesson does not complete the course")
+OUTCOMES = [COMPLETES, COMPLETES_FAILED, FAILS_OPEN, UNJUDGED]
+
+
+def as_completion(outcome: CourseOutcome) -> CourseCompletion:
+    return CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
+
+
+@pytest.mark.parametrize(("stored", "outcome"), list(itertools.product(STORED, OUTCOMES)))
+def test_a_lesson_completes_the_course_once_and_a_completed_course_is_never_un_completed(stored, outcome):
+    """ "This will also complete the course if the proctored lesson was the last required lesson
+    to complete"; a completion is idempotent: a completed course keeps its first completion."""
+    after = completed_course(stored, outcome)
+
+    if stored.complete:
+        assert after == stored
+    elif outcome.complete:
+        assert after == as_completion(outcome)
+    else:
+        assert after == NOT_COMPLETED
+
+
+@pytest.mark.parametrize(("stored", "outcome"), list(itertools.product(STORED, OUTCOMES)))
+def test_a_reevaluated_course_keeps_its_completion_and_takes_the_new_success_and_score(stored, outcome):
+    """The source: "you need to manually change the course completion, success status, and
+    score"; here a re-evaluation does it, and never un-completes a completed course."""
+    after = reevaluated_course(stored, outcome)
+
+    if not stored.complete:
+        assert after == (as_completion(outcome) if outcome.complete else NOT_COMPLETED)
+    elif outcome.success is None:
+        assert after == stored  # nothing re-judged (an optional lesson changed): left as it was
+    else:
+        assert after == CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
+    if stored.complete:
+        assert after.complete
+
+
+def test_a_passed_course_failed_on_reevaluation_stays_complete_as_failed():
+    after = reevaluated_course(PASSED_COURSE, FAILS_OPEN)
+    assert after == CourseCompletion(complete=True, success=False, score=25.0)

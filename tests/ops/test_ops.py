@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowFailureError
 
+from cli.dev_layout import child_environment
+from cli.ops import add_ops_commands
 from models.payloads import workflow_id_for
 from models.tables import Attempt
-from proctorflow.dev_layout import child_environment
 from proctorflow.errors import Conflict, Invalid, NotFound
-from proctorflow.ops_cli import add_ops_commands
 from proctorflow.settings import Settings, get_settings
 from starter import ops
 from store.db import make_engine, session_factory, transaction

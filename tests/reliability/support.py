@@ -1,6 +1,6 @@
 """Helpers for the reliability tests: a Temporal dev server that can be crashed and started
 again on its own database file and ports, and a worker process that can be SIGKILLed and
-started again (both `proctorflow.processes.Child`ren, each in its own process group, so a kill
+started again (both `cli.processes.Child`ren, each in its own process group, so a kill
 reaches all of it); and the LMS, its learners and a reviewer, scripted, as a client that
 retries what a restart may answer."""
 
@@ -21,12 +21,13 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from proctorflow.dev_layout import DevOptions, child_environment, temporal_command
-from proctorflow.processes import Child, port_open
+from cli.dev_layout import DevOptions, child_environment, temporal_command
+from cli.processes import Child, port_open
 from proctorflow.settings import Settings
 from proctorflow.temporal import connect, register_search_attributes
 from proctorfree.emulator.faults import FaultPlan, Faults
 from tests.support.servers import free_port
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 STARTUP_TIMEOUT = 60.0
 STOP_GRACE = 10.0
@@ -75,7 +76,7 @@ class TemporalServer:
         )
         self._child = Child("temporal", temporal_command(options, settings), dict(os.environ))
         client = await self._connect_when_up(settings)
-        await register_search_attributes(client)
+        await register_search_attributes(client, SEARCH_ATTRIBUTES)
         return client
 
     async def crash_and_restart(self, settings: Settings) -> None:
@@ -113,7 +114,7 @@ class WorkerProcess:
         self.kills = 0
 
     def start(self) -> None:
-        self._child = Child("worker", [sys.executable, "-m", "proctorflow.cli", "worker"], self._env)
+        self._child = Child("worker", [sys.executable, "-m", "cli", "worker"], self._env)
         self.starts += 1
 
     def alive(self) -> bool:

@@ -58,14 +58,14 @@ FAULTS = Faults(
     seed=20240611,
 )
 # Seconds after the attempts start: what is killed. Each finds attempts in flight: three worker
-# kills and the Temporal crash come within 30 s, before the quickest run (about 45 s) is done.
+# kills and the Temporal crash come within 20 s, before the quickest run (about 25 s) is done.
 CHAOS = (
-    (6.0, "worker"),
-    (14.0, "worker"),
-    (22.0, "temporal"),
+    (5.0, "worker"),
+    (10.0, "worker"),
+    (15.0, "worker"),
+    (20.0, "temporal"),
     (30.0, "worker"),
-    (42.0, "worker"),
-    (56.0, "worker"),
+    (45.0, "worker"),
 )
 DRIVE_BUDGET = 240.0  # the run takes 45-130 s on a 2-core machine, alone or beside a full test suite
 

@@ -164,6 +164,13 @@ class ReviewWorld:
 
         return await self._until(in_state)
 
+    async def wait_for_attempt(self, attempt_id: str, status: str) -> Attempt:
+        def in_status() -> Attempt | None:
+            attempt = self._attempt(attempt_id)
+            return attempt if attempt.status == status else None
+
+        return await self._until(in_status)
+
     async def _until(self, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -139,7 +139,10 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
         completion=CompletionRequest(
             attempt_id="a1", key=key, decision="pass", exam=ExamResult(score=90, passed=True), at=NOW
         ),
-        first_completion=True,
+        reported=[
+            StatusChange(attempt_id="a1", seq=5, event="lesson_completed", at=NOW),
+            StatusChange(attempt_id="a1", seq=6, event="completed", status="completed", at=NOW),
+        ],
     )
 
     reports = []
@@ -151,6 +154,8 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
     events = recorded_steps(sessions)
     with sessions() as session:
         assert sorted(events)[-3:] == [(4, "decided"), (5, "lesson_completed"), (6, "completed")]
+        reported = session.exec(select(AttemptEvent).where(AttemptEvent.seq == 6)).one()
+        assert reported.detail["certificate_issued"] is True, "the completion report is in the reported steps"
         assert session.get(Attempt, "a1").status == "completed"
         assert session.exec(select(ReviewTask)).one().decided_by == "rita"
         assert len(session.exec(select(LessonProgress)).all()) == 1

@@ -17,6 +17,7 @@ from sqlmodel import select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from cli.worker import activity_executor, build_worker
 from models.api import CourseIn, CourseSettingsIn, LearnerIn, LessonIn, OpenAttemptIn, ProctoringIn
 from models.payloads import AttemptKey, AttemptState, workflow_id_for
 from models.tables import Attempt, AttemptEvent, Certificate, CourseProgress, LessonProgress, ReviewTask
@@ -29,7 +30,6 @@ from store import catalog
 from store.db import make_engine, session_factory, transaction
 from tests.support.database import fresh_database_url
 from tests.support.servers import free_port, serve_in_thread
-from worker import activity_executor, build_worker
 from workflows.attempt import AttemptWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "workflows" / "histories"

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from cli.worker import activity_executor, build_worker
 from proctorflow.crypto import SecretBox
 from proctorflow.settings import Settings
 from proctorfree.client import ProctorFreeClient
@@ -25,7 +26,6 @@ from tests.support.keys import TEST_PAYLOAD_KEYS
 from tests.support.servers import serve_in_thread
 from tests.support.settings import loopback_settings
 from web.app import create_app
-from worker import activity_executor, build_worker
 
 # Clocks short enough for the dev server: polls every second, windows of minutes.
 QUICK = dict(

@@ -42,4 +42,5 @@ async def test_ops_cancelling_an_attempt_closes_its_vendor_session_and_ends_it(t
         assert isinstance(ended.value.cause, CancelledError)
         attempt = h.attempt(handle)
         assert attempt.status == "expired" and h.events(handle)[-1] == "cancelled"
+        await h.save_history(handle, "cancelled")
         assert (await h.stats())["sessions"][session_id]["closes"] == 1

@@ -73,6 +73,11 @@ async def test_each_method_validation_and_required_combination_follows_the_sourc
             assert reply.accepted and reply.decision == "pass"
         final = await handle.result()
         assert final["status"] == "completed"
+        await h.save_history(
+            handle,
+            f"plan_{method}_{'required' if required else 'optional'}_"
+            f"{'validated' if requires_validation else 'auto'}",
+        )
 
         lesson = h.lesson_progress("exam")
         assert lesson.completed_at is not None and lesson.success is True and lesson.score == 91
@@ -120,6 +125,7 @@ async def test_failing_proctoring_completes_the_lesson_as_failed(time_skipping, 
         reply = await decide(handle, "fail")
         assert reply.decision == "fail" and "lesson completed as failed" in reply.message
         await handle.result()
+        await h.save_history(handle, "record_only_failed")
         lesson = h.lesson_progress("exam")
         assert (
             lesson.completed_at is not None
@@ -265,6 +271,7 @@ async def test_a_decision_sent_as_a_signal_works_and_a_refused_one_is_logged_not
         result = await handle.result()
         assert result["status"] == "completed" and result["decision"] == "fail"
         assert h.events(handle).count("decision_ignored") == 2
+        await h.save_history(handle, "decisions_by_signal")
 
 
 async def test_start_finish_and_exam_result_arrive_in_any_order_and_twice(time_skipping, tmp_path):

@@ -21,7 +21,7 @@ from models.api import (
 )
 from models.rules import settings_warnings
 from models.tables import Course, Lesson
-from store import catalog
+from store import catalog, scoped
 from web.api.common import api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
@@ -56,7 +56,7 @@ async def get_course(
     course_id: str = CourseId, org_id: str = Depends(lms_org), svc: Services = Depends(services)
 ) -> CourseOut:
     def load(session: Session) -> CourseOut:
-        return course_out(session, catalog.get_course(session, org_id, course_id))
+        return course_out(session, scoped.course(session, org_id, course_id))
 
     return await read(svc, load)
 

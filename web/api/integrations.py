@@ -13,7 +13,7 @@ from models.api import IntegrationIn, IntegrationList, IntegrationOut, Integrati
 from models.tables import Integration
 from proctorflow.errors import Invalid, Refused
 from proctorfree.interface import CredentialsRejected, VendorCredentials, VendorError
-from store import catalog
+from store import catalog, scoped
 from web.api.common import Unavailable, api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
@@ -54,7 +54,7 @@ async def list_integrations(
 async def get_integration(
     integration_id: str, org_id: str = Depends(lms_org), svc: Services = Depends(services)
 ) -> IntegrationOut:
-    integration = await read(svc, lambda session: catalog.get_integration(session, org_id, integration_id))
+    integration = await read(svc, lambda session: scoped.integration(session, org_id, integration_id))
     return integration_out(integration)
 
 
@@ -68,7 +68,7 @@ async def update_integration(
     """Rename, (de)activate, or rotate credentials; rotated credentials are verified first."""
     if not patch.model_fields_set:
         raise Invalid("nothing to change: send name, is_active, api_key or api_secret")
-    current = await read(svc, lambda session: catalog.get_integration(session, org_id, integration_id))
+    current = await read(svc, lambda session: scoped.integration(session, org_id, integration_id))
     if patch.api_key is not None or patch.api_secret is not None:
         # Rotating one half: the other half is the stored one.
         api_key = patch.api_key or svc.box.open(current.api_key_encrypted)

@@ -21,7 +21,7 @@ from models.tables import Attempt, Course, Lesson
 from proctorflow.errors import Conflict
 from starter.attempts import open_attempt
 from starter.signals import get_attempt, record_exam_result
-from store import catalog, results
+from store import catalog, results, scoped
 from store.catalog import DEFAULT_ORG
 from store.db import SessionFactory
 from web.learn import quiz
@@ -229,10 +229,10 @@ def _proctored_catalog(sessions: SessionFactory) -> list[tuple[Course, list[Less
 
 
 def _attempt_view(sessions: SessionFactory, attempt_id: str) -> AttemptView:
-    attempt = get_attempt(sessions, DEFAULT_ORG, attempt_id)
     with sessions() as session:
-        lesson = catalog.get_lesson(session, DEFAULT_ORG, attempt.course_id, attempt.lesson_id)
-        course = catalog.get_course(session, DEFAULT_ORG, attempt.course_id)
+        attempt = scoped.attempt(session, DEFAULT_ORG, attempt_id)
+        lesson = scoped.lesson(session, DEFAULT_ORG, attempt.course_id, attempt.lesson_id)
+        course = scoped.course(session, DEFAULT_ORG, attempt.course_id)
         return AttemptView(attempt, lesson, course)
 
 

@@ -20,7 +20,7 @@ from models.api import ResultChangeIn
 from models.tables import Learner, Reviewer
 from proctorflow.errors import Conflict
 from starter.results import change_proctoring_result
-from store import catalog, results
+from store import results, scoped
 from web.api.common import read, temporal_reachable
 from web.review.auth import posting_reviewer, review_router, signed_in
 from web.review.pages import progress_url, render
@@ -51,7 +51,7 @@ def load_progress(session: Session, org_id: str, course_id: str, learner_id: str
     return ProgressView(
         progress=progress,
         learner_name=learner.name if learner else None,
-        course_title=catalog.get_course(session, org_id, course_id).title,
+        course_title=scoped.course(session, org_id, course_id).title,
         lesson_titles={row.lesson_id: row.title for row in progress.lessons},
     )
 

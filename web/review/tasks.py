@@ -15,6 +15,7 @@ from fastapi import Depends, Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from models.rules import Decision, decision_refusal
 from models.tables import Course, Reviewer
 from proctorflow.errors import Conflict, Invalid, Refused
 from starter import decisions
@@ -38,7 +39,15 @@ router = review_router()
 
 MAX_BULK = 200  # four pages' worth: enough for any selection, small enough to answer promptly
 BULK_CONCURRENCY = 8
-DECISIONS = {"pass": "Pass Proctoring", "fail": "Fail Proctoring"}
+DECISIONS: dict[Decision, str] = {"pass": "Pass Proctoring", "fail": "Fail Proctoring"}
+VERBS: dict[Decision, str] = {"pass": "Pass", "fail": "Fail"}
+
+
+def _check_decision(decision: str) -> None:
+    """An unknown decision is refused with the rules' reason, before anything is read."""
+    refusal = decision_refusal(decision, previous=None, not_ready=None)
+    if refusal is not None:
+        raise Invalid(refusal)
 
 
 def task_id_path() -> Any:
@@ -104,8 +113,7 @@ async def decide(
     reviewer: Reviewer = Depends(posting_reviewer),
 ) -> Response:
     """Pass or fail the proctoring, once the reviewer confirms having reviewed the session."""
-    if decision not in DECISIONS:
-        raise Invalid(f"decision must be 'pass' or 'fail', not {decision!r}")
+    _check_decision(decision)
     if not reviewed:
         error = f"Tick “I have reviewed the session” before choosing “{DECISIONS[decision]}”."
         return await task_page(request, reviewer.org_id, task_id, error, status=422)
@@ -150,15 +158,14 @@ async def decide_selected(
 ) -> Response:
     """Pass or fail the selected tasks: first a confirmation page listing them, then a page
     saying what happened to each."""
-    if decision not in DECISIONS:
-        raise Invalid(f"decision must be 'pass' or 'fail', not {decision!r}")
+    _check_decision(decision)
     if not task_ids:
         request.state.review.say("error", "Select at least one task ready for review, then choose an action.")
         return RedirectResponse(f"{ROOT}/tasks", 303)
     if len(task_ids) > MAX_BULK:
         raise Invalid(f"select at most {MAX_BULK} tasks at once; {len(task_ids)} were selected")
     rows = await read(services_of(request), lambda session: load_selected(session, reviewer.org_id, task_ids))
-    verb = "Pass" if decision == "pass" else "Fail"
+    verb = VERBS[decision]
     context = {"rows": rows, "decision": decision, "verb": verb, "states": STATE_LABELS}
     if not confirmed:
         return render(

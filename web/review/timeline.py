@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from models.rules import proctoring_result
+from models.statuses import StepEvent
 from models.tables import AttemptEvent
+
+E = StepEvent
 
 AUDIT_OUTCOMES = {
     "clean": "clean",
@@ -23,37 +28,47 @@ class Step:
     kind: str  # for styling: "done", "wait", "decision", "problem"
 
 
+Told = tuple[str, str, str]  # title, note, kind
+
+# How each step of the event log is told, from its detail. The bookkeeping notes (a repeated
+# exam result or decision, ignored: EXAM_RESULT_IGNORED, DECISION_IGNORED) are not part of the story.
+TOLD: dict[StepEvent, Callable[[dict[str, Any]], Told]] = {
+    E.OPENED: lambda _: ("Lesson opened", "the learner opened the proctored lesson", "done"),
+    E.VENDOR_SESSION_CREATED: lambda _: ("ProctorFree session created", "", "done"),
+    E.LEARNER_STARTED: lambda _: ("Learner started", "confirmed and started the proctored session", "done"),
+    E.LEARNER_FINISHED: lambda detail: ("Learner finished", _finished_note(detail), "done"),
+    E.AWAITING_AUDIT: lambda _: ("Waiting for ProctorFree's audit", "usually within 24 hours", "wait"),
+    E.AUDIT: lambda detail: ("Audited", _audit_note(detail), "problem" if _flagged(detail) else "done"),
+    E.READY_FOR_REVIEW: lambda _: ("Ready for review", "a reviewer can pass or fail it", "wait"),
+    E.DECIDED: lambda detail: (_decided_title(detail), f"by {detail.get('by') or 'a reviewer'}", "decision"),
+    E.LESSON_COMPLETED: lambda detail: ("Lesson completed", _completion_note(detail), "done"),
+    E.COMPLETION_CONFIRMED: lambda detail: ("Completion confirmed", _completion_note(detail), "done"),
+    E.COMPLETED: lambda _: ("Attempt complete", "", "done"),
+    E.EXPIRED: lambda _: ("Expired", "the learner never finished within the window", "problem"),
+    E.CANCELLED: lambda _: ("Cancelled", "cancelled by ops", "problem"),
+    E.PARKED: lambda detail: ("Waiting for ops", str(detail.get("reason", "")), "problem"),
+    E.RESUMED: lambda _: ("Resumed", "the integration was fixed", "done"),
+    E.EXAM_RESULT_MISSING: lambda _: ("No exam result", "the LMS sent no quiz result in time", "problem"),
+}
+
+
 def timeline(events: list[AttemptEvent]) -> list[Step]:
     return [step for step in (_step(event) for event in events) if step is not None]
 
 
 def _step(event: AttemptEvent) -> Step | None:
-    detail: dict[str, Any] = event.detail or {}
-    named = {
-        "opened": ("Lesson opened", "the learner opened the proctored lesson", "done"),
-        "vendor_session_created": ("ProctorFree session created", "", "done"),
-        "learner_started": ("Learner started", "confirmed and started the proctored session", "done"),
-        "learner_finished": ("Learner finished", _finished_note(detail), "done"),
-        "awaiting_audit": ("Waiting for ProctorFree's audit", "usually within 24 hours", "wait"),
-        "audit": ("Audited", _audit_note(detail), "problem" if _flagged(detail) else "done"),
-        "ready_for_review": ("Ready for review", "a reviewer can pass or fail it", "wait"),
-        "decided": (_decided_title(detail), f"by {detail.get('by') or 'a reviewer'}", "decision"),
-        "lesson_completed": ("Lesson completed", _completion_note(detail), "done"),
-        "completion_confirmed": ("Completion confirmed", _completion_note(detail), "done"),
-        "completed": ("Attempt complete", "", "done"),
-        "expired": ("Expired", "the learner never finished within the window", "problem"),
-        "parked": ("Waiting for ops", str(detail.get("reason", "")), "problem"),
-        "resumed": ("Resumed", "the integration was fixed", "done"),
-        "exam_result_missing": ("No exam result", "the LMS sent no quiz result in time", "problem"),
-    }
-    if event.event not in named:
-        return None  # bookkeeping notes (ignored repeats) are not part of the story
-    title, note, kind = named[event.event]
+    try:
+        told = TOLD.get(StepEvent(event.event))
+    except ValueError:  # a step name this version does not know
+        return None
+    if told is None:
+        return None  # a bookkeeping note
+    title, note, kind = told(event.detail or {})
     return Step(at=event.at, title=title, note=note, kind=kind)
 
 
 def finished_at(events: list[AttemptEvent]) -> datetime | None:
-    return next((event.at for event in events if event.event == "learner_finished"), None)
+    return next((event.at for event in events if event.event == E.LEARNER_FINISHED), None)
 
 
 def _finished_note(detail: dict[str, Any]) -> str:
@@ -72,7 +87,7 @@ def _audit_note(detail: dict[str, Any]) -> str:
 
 
 def _decided_title(detail: dict[str, Any]) -> str:
-    return "Proctoring passed" if detail.get("decision") == "pass" else "Proctoring failed"
+    return f"Proctoring {proctoring_result(detail.get('decision'))}"  # type: ignore[arg-type]
 
 
 def _completion_note(detail: dict[str, Any]) -> str:

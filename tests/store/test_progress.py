@@ -1,0 +1,143 @@
+"""Lesson and course completion as stored: a course completes once, with its certificate once; a
+changed proctoring result re-evaluates it on request and never un-completes it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from models.api import CourseIn, CourseSettingsIn, LessonIn
+from models.payloads import AttemptKey, CompletionRequest, ExamResult
+from models.tables import Certificate, CourseProgress, LessonProgress
+from store import catalog, progress, results
+from store.db import SessionFactory, make_engine, session_factory, transaction
+from tests.support.database import fresh_database_url
+
+ORG, COURSE, LEARNER = "org", "course", "learner"
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(tmp_path) -> SessionFactory:
+    """A course whose required exam gives it its score and a certificate, with an optional survey."""
+    engine = make_engine(fresh_database_url(tmp_path))
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        catalog.ensure_organisation(session, ORG, "Org")
+        body = CourseIn(
+            title="Course",
+            lessons=[
+                LessonIn(id="exam", title="Exam", type="quiz", required=True),
+                LessonIn(id="survey", title="Survey", type="quiz", required=False),
+            ],
+            settings=CourseSettingsIn(score_lesson_id="exam", complete_on_failure=False, certificate=True),
+        )
+        catalog.put_course(session, ORG, COURSE, body)
+    yield factory
+    engine.dispose()
+
+
+def complete(sessions: SessionFactory, lesson: str, decision: str, at: datetime = T0, score: float = 90):
+    key = AttemptKey(org_id=ORG, course_id=COURSE, lesson_id=lesson, learner_id=LEARNER, attempt_number=1)
+    request = CompletionRequest(
+        attempt_id=str(uuid.uuid4()),
+        key=key,
+        decision=decision,
+        exam=ExamResult(score=score, passed=True),
+        at=at,
+    )
+    with transaction(sessions) as session:
+        return progress.complete_attempt(session, request)
+
+
+def change(sessions: SessionFactory, lesson: str, result: str, reevaluate: bool = True):
+    with transaction(sessions) as session:
+        return results.change_result(
+            session, ORG, COURSE, lesson, LEARNER, result, "appeal", "dean", reevaluate_course=reevaluate
+        )
+
+
+def course_row(sessions: SessionFactory) -> CourseProgress | None:
+    with sessions() as session:
+        return session.get(CourseProgress, (ORG, COURSE, LEARNER))
+
+
+def certificates(sessions: SessionFactory) -> int:
+    with sessions() as session:
+        return len(session.exec(select(Certificate)).all())
+
+
+def test_the_last_required_lesson_completes_the_course_and_its_certificate_once(sessions):
+    first = complete(sessions, "exam", "pass")
+    again = complete(sessions, "exam", "pass", at=T0 + timedelta(hours=1))
+
+    assert first.course_completed and first.certificate_issued and first.lesson_success
+    assert again.course_completed and again.certificate_issued  # harmless: nothing new is written
+    row = course_row(sessions)
+    assert row is not None and row.completed_at == T0  # the first completion's time
+    assert (row.success, row.score) == (True, 90)
+    assert certificates(sessions) == 1
+
+
+def test_an_optional_lesson_completing_later_leaves_the_completed_course_as_it_was(sessions):
+    complete(sessions, "exam", "pass")
+    later = complete(sessions, "survey", "fail", at=T0 + timedelta(days=1), score=10)
+
+    assert not later.course_completed and "optional" in later.course_reason
+    row = course_row(sessions)
+    assert (row.success, row.score) == (True, 90)
+
+
+def test_a_failed_exam_does_not_complete_a_course_that_does_not_complete_on_failure(sessions):
+    report = complete(sessions, "exam", "fail")
+
+    assert not report.course_completed and not report.certificate_issued
+    assert course_row(sessions) is None and certificates(sessions) == 0
+
+
+def test_a_change_without_reevaluation_leaves_the_course_alone(sessions):
+    complete(sessions, "exam", "pass")
+
+    outcome = change(sessions, "exam", "failed", reevaluate=False)
+
+    assert outcome.course_completed is False and "left as they were" in outcome.message
+    with sessions() as session:
+        lesson = session.get(LessonProgress, (ORG, COURSE, "exam", LEARNER))
+        assert (lesson.proctoring_result, lesson.success) == ("failed", True)
+    assert course_row(sessions).success is True
+
+
+def test_a_reevaluated_failure_keeps_the_course_complete_with_its_new_success(sessions):
+    complete(sessions, "exam", "pass")
+
+    outcome = change(sessions, "exam", "failed")
+
+    assert outcome.course_completed and "course stays complete, success now False" in outcome.message
+    row = course_row(sessions)
+    assert row.completed_at is not None and (row.success, row.score) == (False, 90)
+
+
+def test_reevaluating_an_optional_lessons_change_keeps_the_courses_success_and_score(sessions):
+    complete(sessions, "exam", "pass")
+    complete(sessions, "survey", "pass")
+
+    outcome = change(sessions, "survey", "failed")
+
+    assert outcome.course_completed and "success now True" in outcome.message
+    row = course_row(sessions)
+    assert (row.success, row.score) == (True, 90)  # an optional lesson re-judges nothing
+
+
+def test_a_reevaluated_pass_completes_a_course_its_failure_left_open_and_issues_the_certificate(sessions):
+    complete(sessions, "exam", "fail")
+
+    outcome = change(sessions, "exam", "passed")
+
+    assert outcome.course_completed
+    assert outcome.message.endswith("; course completed; certificate issued")
+    row = course_row(sessions)
+    assert row.completed_at is not None and (row.success, row.score) == (True, 90)
+    assert certificates(sessions) == 1
