@@ -11,3 +11,11 @@ RATE_LIMITED = "VendorRateLimited"
 NOT_YET = "NotYet"
 
 PARKING = (CREDENTIALS_REJECTED, REQUEST_REJECTED)
+
+# The database refused a step: the move is not allowed from where the attempt stands. Retrying
+# the same write cannot help; the workflow waits for ops.
+ILLEGAL_TRANSITION = "IllegalTransition"
+# A new run of the attempt's workflow (ops reset it) would rewind a decision or a completion
+# that an earlier run wrote: refused, the run ends with the reason.
+RESET_REFUSED = "ResetRefused"
+WRITE_REFUSALS = (ILLEGAL_TRANSITION, RESET_REFUSED)

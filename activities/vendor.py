@@ -69,7 +69,7 @@ class VendorActivities:
                 type=errors.NOT_YET,
                 category=ApplicationErrorCategory.BENIGN,
             )
-        return SessionFinished(capped=session.capped)
+        return SessionFinished(capped=session.capped, finished_at=session.finished_at)
 
     @activity.defn
     async def check_audit(self, call: VendorCall) -> AuditReport:

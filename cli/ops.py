@@ -4,10 +4,12 @@
     proctorflow check-now ATTEMPT_ID
     proctorflow resume ATTEMPT_ID | --all-errors
     proctorflow cancel ATTEMPT_ID
+    proctorflow reconcile ATTEMPT_ID | --all
 
-`stuck` reads the database; the others signal the attempt's workflow through Temporal
-(PROCTORFLOW_TEMPORAL_ADDRESS), through the client every command shares (`cli.common`).
-Refusals are `Refused` or `UsageError`: the CLI prints them and exits 2.
+`stuck` reads the database (and, when Temporal is reachable, marks the attempts whose workflow
+has closed); the others act through Temporal (PROCTORFLOW_TEMPORAL_ADDRESS), through the client
+every command shares (`cli.common`). Refusals are `Refused` or `UsageError`: the CLI prints them
+and exits 2.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
-from cli.common import database_sessions, with_temporal
+from cli.common import UsageError, database_sessions, with_temporal
 from models.tables import Attempt
 from proctorflow.errors import Conflict, Invalid, NotFound
-from starter import ops
+from starter import ops, reconcile
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -50,6 +53,14 @@ def add_ops_commands(subparsers: argparse._SubParsersAction) -> None:
     cancel = command("cancel", cmd_cancel, "end an attempt: close its ProctorFree session, mark it expired")
     cancel.add_argument("attempt_id", metavar="ATTEMPT_ID")
 
+    fix = command(
+        "reconcile",
+        cmd_reconcile,
+        "end attempts whose workflow closed without ending them; stop reset runs of ended attempts",
+    )
+    fix.add_argument("attempt_id", metavar="ATTEMPT_ID", nargs="?")
+    fix.add_argument("--all", action="store_true", help="every attempt that needs it")
+
 
 def duration(text: str) -> timedelta:
     """'90s', '30m', '2h', '1d' or plain seconds."""
@@ -70,9 +81,12 @@ def cmd_stuck(args: argparse.Namespace) -> int:
     if not found:
         print(f"no open attempt has waited longer than {threshold}")
         return 0
+    found, unmarked = _marked(found)
     print(f"{len(found)} open attempt(s) waiting longer than {threshold}, longest first:")
     for attempt in found:
         print(describe(attempt, now))
+    if unmarked:
+        print(f"(not marked which workflows have closed: {unmarked})")
     return 0
 
 
@@ -101,8 +115,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    with_temporal(lambda client: ops.cancel(client, args.attempt_id))
-    print(f"attempt {args.attempt_id}: cancelled; its ProctorFree session closes and it ends expired")
+    with database_sessions() as sessions:
+        reconciled = with_temporal(lambda client: ops.cancel(client, sessions, args.attempt_id))
+    if reconciled is not None:
+        print(f"{reconciled.message} (reconciled: there was no running workflow to cancel)")
+    else:
+        print(f"attempt {args.attempt_id}: cancelled; its ProctorFree session closes and it ends expired")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    if bool(args.attempt_id) == bool(args.all):
+        raise Invalid("name one ATTEMPT_ID, or pass --all to reconcile every attempt that needs it")
+    with database_sessions() as sessions:
+        if args.all:
+            done = with_temporal(lambda client: reconcile.reconcile_all(client, sessions))
+            for outcome in done:
+                print(outcome.message)
+            print(f"{len(done)} attempt(s) reconciled" if done else "every attempt agrees with Temporal")
+        else:
+            outcome = with_temporal(lambda client: reconcile.reconcile(client, sessions, args.attempt_id))
+            print(outcome.message)
     return 0
 
 
@@ -125,10 +158,26 @@ def describe(attempt: ops.StuckAttempt, now: datetime) -> str:
     )
     if attempt.error_reason:
         line += f"\n      why: {attempt.error_reason}"
+    if attempt.workflow_ended:
+        line += f"\n      workflow {_past(attempt.workflow_ended)}: `proctorflow reconcile` closes it"
     return line
 
 
+def _past(ending: str) -> str:
+    """ "was terminated" -> "terminated": the mark's wording."""
+    return ending.removeprefix("was ").removeprefix("is ")
+
+
 # --- Helpers --------------------------------------------------------------------------------
+
+
+def _marked(found: list[ops.StuckAttempt]) -> tuple[list[ops.StuckAttempt], str | None]:
+    """The attempts, those whose workflow has closed marked, when Temporal can be asked; else
+    as they are, with why not."""
+    try:
+        return with_temporal(lambda client: ops.mark_closed_workflows(client, found)), None
+    except (UsageError, RPCError) as unreachable:
+        return found, str(unreachable)
 
 
 def _parked_attempts() -> list[str]:

@@ -114,6 +114,7 @@ class SessionFinished(BaseModel):
     """ProctorFree says the learner finished (a poll's answer)."""
 
     capped: bool = False  # ProctorFree ended the session at its time limit
+    finished_at: datetime | None = None  # ProctorFree's time of FINISH
 
 
 class StatusChange(BaseModel):
@@ -123,6 +124,9 @@ class StatusChange(BaseModel):
     # one from further on wins (the other came from a workflow task that was lost); at the same
     # length (retries of one workflow task), the one with the later `at` (workflow time) wins.
     history_length: int = 0
+    # The workflow run that took this step: a newer run of the same workflow (ops reset it)
+    # owns the attempt from the step it rewrites on. None for a step ops wrote (`abandoned`).
+    run_id: str | None = None
     status: AttemptStatus | None = None
     event: StepEvent
     detail: dict = Field(default_factory=dict)
@@ -149,10 +153,12 @@ class StepBatch(BaseModel):
 
 
 class CompletionRequest(BaseModel):
+    """Complete the lesson (then course, certificate): by the decision, if any, and the exam
+    result stored on the attempt."""
+
     attempt_id: str
     key: AttemptKey
     decision: Decision | None
-    exam: ExamResult | None
     at: datetime
 
 

@@ -6,11 +6,12 @@ The workflow, the API and the reviewer UI all ask these; the tests check them ex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from models.statuses import AttemptStatus, ReviewState
+from models.statuses import AttemptStatus, ReviewState, StepEvent
 
 Method = Literal["full", "record_only", "practice"]
 Decision = Literal["pass", "fail"]
@@ -120,6 +121,7 @@ class AttemptPlan:
 NO_DECISION_TAKEN = "this attempt takes no decision: the lesson is optional and needs no validation"
 NOT_FINISHED = "not ready: the learner has not finished the proctored session"
 AUDIT_PENDING = "not ready: ProctorFree has not finished auditing this session (usually within 24 hours)"
+TASK_CLOSED = "this task was closed without a decision: its attempt ended (cancelled or abandoned)"
 
 
 def already_decided(previous: Decision) -> str:
@@ -205,7 +207,9 @@ def lesson_outcome(
 ) -> LessonOutcome:
     """Passing completes the lesson; failing also completes it, as failed. Without a decision
     (requires validation off) the exam result decides. A passed proctoring over a failed exam
-    is still a failed lesson."""
+    is still a failed lesson. `exam_passed` is None only when no result arrived within its
+    window (the workflow waits for it before completing): then a pass alone decides, as for a
+    proctored lesson that has no quiz."""
     if decision == "fail":
         return LessonOutcome(success=False, score=exam_score)
     if decision == "pass":
@@ -313,3 +317,57 @@ def reevaluated_course(stored: CourseCompletion, outcome: CourseOutcome) -> Cour
     if outcome.success is None:
         return stored
     return CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
+
+
+# --- Runs of an attempt's workflow ----------------------------------------------------------
+
+# The steps that decide or end an attempt. A newer run of its workflow (ops reset it to an
+# earlier point) never rewinds them: a decision and a completion change only from the learner's
+# course progress, where the change is kept in the audit trail.
+DECISION_OR_COMPLETION_STEPS: frozenset[StepEvent] = frozenset(
+    {
+        StepEvent.DECIDED,
+        StepEvent.LESSON_COMPLETED,
+        StepEvent.COMPLETION_CONFIRMED,
+        StepEvent.COMPLETED,
+        StepEvent.EXPIRED,
+        StepEvent.CANCELLED,
+        StepEvent.ABANDONED,
+    }
+)
+RESET_CANNOT_UNDO = (
+    "a reset cannot undo a decision or a completion: change the proctoring result from the "
+    "learner's course progress"
+)
+# The review task of an attempt that ends without a decision (cancelled, abandoned, expired).
+_ENDS_WITHOUT_DECISION = frozenset({StepEvent.CANCELLED, StepEvent.ABANDONED, StepEvent.EXPIRED})
+
+
+def reset_refusal(attempt_id: str, status: str) -> str:
+    """Why a newer run of an attempt's workflow may not take over its story."""
+    return (
+        f"attempt {attempt_id} was {status} by an earlier run of its workflow: a reset cannot undo "
+        "a decision or a completion; change the proctoring result from the learner's course progress"
+    )
+
+
+def review_state_after(
+    method: Method, required: bool, remaining: Iterable[str], decision: Decision | None = None
+) -> ReviewState | None:
+    """The review task an attempt's recorded steps imply, or None for no task: what the task
+    becomes when a newer run of the workflow rewinds the steps after `remaining`.
+
+    A task exists for a required lesson once the learner finished ("Tasks are only created for
+    lessons that are required"); a full-method task is not ready until ProctorFree's audit,
+    the others are ready at FINISH. A remaining decision (`decision`, held by the `decided` step)
+    completes it; an attempt that ended without one closes it."""
+    steps = {StepEvent(step) for step in remaining}
+    if not required or StepEvent.LEARNER_FINISHED not in steps:
+        return None
+    if StepEvent.DECIDED in steps and decision is not None:
+        return decided_review_state(decision)
+    if steps & _ENDS_WITHOUT_DECISION:
+        return ReviewState.CLOSED
+    if METHOD_TRAITS[method].audited and StepEvent.AUDIT not in steps:
+        return ReviewState.NOT_READY
+    return ReviewState.READY_FOR_REVIEW

@@ -24,6 +24,7 @@ class StepEvent(StrEnum):
     keeps them, the reviewer's timeline tells them)."""
 
     OPENED = "opened"  # the LMS opened the lesson: the attempt is stored
+    EXAM_RESULT = "exam_result"  # the LMS's quiz result, as the workflow took it in
     VENDOR_SESSION_CREATED = "vendor_session_created"
     LEARNER_STARTED = "learner_started"
     LEARNER_FINISHED = "learner_finished"
@@ -36,6 +37,7 @@ class StepEvent(StrEnum):
     COMPLETED = "completed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    ABANDONED = "abandoned"  # its workflow run ended without finishing the story (terminated, ...)
     PARKED = "parked"
     RESUMED = "resumed"
     EXAM_RESULT_MISSING = "exam_result_missing"
@@ -48,6 +50,7 @@ class ReviewState(StrEnum):
     READY_FOR_REVIEW = "ready_for_review"
     PASSED = "passed"
     FAILED = "failed"
+    CLOSED = "closed"  # no decision will come: the attempt was cancelled or abandoned
 
 
 S = AttemptStatus

@@ -114,6 +114,12 @@ class Attempt(SQLModel, table=True):
     setup_url: str | None = None
     review_url: str | None = None
     last_seq: int = 0
+    # The workflow run that owns the attempt's story: the first run that wrote a step, or a newer
+    # run of the same workflow (ops reset it) that took over from the step it rewrote.
+    run_id: str | None = None
+    # The runs a newer run took the story over from: a late write of theirs is ignored even when
+    # none of their steps is left (a reset to the first workflow task rewinds them all).
+    superseded_runs: list[str] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = utc_field(default_factory=utcnow)
     updated_at: datetime = utc_field(default_factory=utcnow)
 
@@ -126,6 +132,7 @@ class AttemptEvent(SQLModel, table=True):
     attempt_id: str = Field(index=True)
     seq: int
     history_length: int = 0  # see StatusChange.history_length
+    run_id: str | None = None  # the workflow run that wrote it; None for a step ops wrote
     at: datetime = utc_field()
     event: str
     status: str | None = None

@@ -1,13 +1,15 @@
 """Opening an attempt: checked and stored first, then its workflow started idempotently.
 
 Called on every page load of a proctored lesson. The same attempt always answers with the
-same attempt id and the same workflow; two loads racing each other still make one.
+same attempt id and the same workflow; two loads racing each other still make one. Once a run
+has written the attempt's story its workflow is never started again: a load finds it running,
+or reconciles the attempt whose run has closed (`starter.reconcile`), even after the closed run
+was deleted by the namespace's retention and its workflow id is free in Temporal.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +29,7 @@ from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus, StepEvent
 from models.tables import Attempt, AttemptEvent, Learner, Lesson
 from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
+from starter.reconcile import reconcile, reconcile_attempt
 from store import scoped
 from store.db import SessionFactory, transaction
 from store.progress import lock_learner
@@ -55,12 +58,20 @@ async def open_attempt(
         learner_id=body.learner.id,
         attempt_number=body.attempt_number,
     )
-    attempt, lesson = await asyncio.to_thread(_store_attempt, sessions, key, body)
-    if AttemptStatus(attempt.status) not in TERMINAL:
-        await start_workflow(client, settings, attempt)
+    try:
+        attempt, lesson = await asyncio.to_thread(_store_attempt, sessions, key, body)
+    except PreviousAttemptOpen as refused:
+        # The learner's previous attempt may be open only in the database (its workflow ended):
+        # once reconciled, the retake may start.
+        if not (await reconcile(client, sessions, refused.attempt_id)).changed:
+            raise
+        attempt, lesson = await asyncio.to_thread(_store_attempt, sessions, key, body)
+    status = attempt.status
+    if AttemptStatus(status) not in TERMINAL:
+        status = await _run_workflow(client, sessions, settings, attempt)
     return OpenAttemptOut(
         attempt_id=attempt.id,
-        status=attempt.status,
+        status=status,
         lesson_title=lesson.title,
         instructions=lesson.instructions,
         setup_url=f"{settings.public_url.rstrip('/')}/learn/attempts/{attempt.id}/setup",
@@ -68,7 +79,19 @@ async def open_attempt(
     )
 
 
-async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -> None:
+async def _run_workflow(
+    client: Client, sessions: SessionFactory, settings: Settings, attempt: Attempt
+) -> str:
+    """The attempt's status once its workflow runs: started if no run has written its story yet;
+    else (and if a closed run is found) reconciled, never started again. A workflow id is never
+    reused for a new run over an earlier run's steps."""
+    if attempt.run_id is None and await start_workflow(client, settings, attempt):
+        return attempt.status
+    return (await reconcile_attempt(client, sessions, attempt)).status
+
+
+async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -> bool:
+    """Start the attempt's workflow, or find it running; False when a closed run exists."""
     key = AttemptKey(
         org_id=attempt.org_id,
         course_id=attempt.course_id,
@@ -85,8 +108,7 @@ async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -
         requires_validation=attempt.requires_validation,
         timers=timers_from(settings),
     )
-    # A workflow that ran already and closed answers for itself: the stored attempt tells its end.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
+    try:
         await client.start_workflow(
             AttemptWorkflow.run,
             attempt_input,
@@ -108,6 +130,9 @@ async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -
                 f"learner {attempt.learner_id}, attempt {attempt.attempt_number}"
             ),
         )
+    except WorkflowAlreadyStartedError:
+        return False  # a run ran and closed: the stored attempt tells its end, once reconciled
+    return True
 
 
 def _store_attempt(sessions: SessionFactory, key: AttemptKey, body: OpenAttemptIn) -> tuple[Attempt, Lesson]:
@@ -161,6 +186,14 @@ def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -
     return attempt, lesson
 
 
+class PreviousAttemptOpen(Conflict):
+    """A retake refused while the learner's previous attempt is open."""
+
+    def __init__(self, attempt_id: str, message: str) -> None:
+        super().__init__(message)
+        self.attempt_id = attempt_id
+
+
 def _check_retake(session: Session, key: AttemptKey, lesson: Lesson) -> None:
     previous = session.exec(
         select(Attempt)
@@ -184,9 +217,10 @@ def _check_retake(session: Session, key: AttemptKey, lesson: Lesson) -> None:
     if key.attempt_number < previous.attempt_number:
         raise Conflict(f"attempt numbers only grow: attempt {previous.attempt_number} exists already")
     if AttemptStatus(previous.status) not in LEARNER_DONE:
-        raise Conflict(
+        raise PreviousAttemptOpen(
+            previous.id,
             f"attempt {previous.attempt_number} is still {previous.status}: "
-            "the learner must finish it before a retake"
+            "the learner must finish it before a retake",
         )
 
 

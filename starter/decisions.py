@@ -2,7 +2,9 @@
 
 The decision goes to the attempt's workflow as an Update, so the reply says what happened. A
 task whose workflow has closed answers from the database: the same decision again is
-harmless; a different one points at the course progress page.
+harmless; a different one points at the course progress page. A task closed without a decision
+(its attempt was cancelled or abandoned) takes none; an attempt whose workflow closed without
+ending it is reconciled (abandoned) and the decision refused with the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from models.payloads import DecisionReply, DecisionRequest
 from models.statuses import AttemptStatus, ReviewState
 from models.tables import Attempt
 from proctorflow.errors import Conflict
+from starter.reconcile import abandon_reason, reconcile
 from store import queries
 from store.db import SessionFactory
 from workflows.attempt import AttemptWorkflow
@@ -28,12 +31,14 @@ async def decide_task(
     row = await asyncio.to_thread(_task_row, sessions, org_id, task_id)
     task, attempt = row.task, row.attempt
     state = ReviewState(task.state)
+    if state == ReviewState.CLOSED:
+        raise Conflict(rules.TASK_CLOSED, {"state": task.state})
     if state == ReviewState.NOT_READY:  # only a full-method task waits, and only for the audit
         raise Conflict(rules.AUDIT_PENDING, {"state": task.state})
     previous = rules.decision_of(state)
     if previous is not None and AttemptStatus(attempt.status) == AttemptStatus.COMPLETED:
         return _answer_closed(previous, decision, attempt)
-    return await decide_attempt(client, attempt, decision, reviewer)
+    return await decide_attempt(client, sessions, attempt, decision, reviewer)
 
 
 # A signal (a vendor webhook) landing while the Update's workflow task completes fails that task
@@ -42,15 +47,24 @@ async def decide_task(
 UPDATE_TRIES = 3
 
 
-async def decide_attempt(client: Client, attempt: Attempt, decision: str, reviewer: str) -> DecisionReply:
-    for try_number in range(1, UPDATE_TRIES):
-        try:
-            return await _update(client, attempt, decision, reviewer)
-        except RPCError as error:
-            if error.status != RPCStatusCode.FAILED_PRECONDITION:
-                raise
-            await asyncio.sleep(0.2 * try_number)
-    return await _update(client, attempt, decision, reviewer)
+async def decide_attempt(
+    client: Client, sessions: SessionFactory, attempt: Attempt, decision: str, reviewer: str
+) -> DecisionReply:
+    try:
+        for try_number in range(1, UPDATE_TRIES):
+            try:
+                return await _update(client, attempt, decision, reviewer)
+            except RPCError as error:
+                if error.status != RPCStatusCode.FAILED_PRECONDITION:
+                    raise
+                await asyncio.sleep(0.2 * try_number)
+        return await _update(client, attempt, decision, reviewer)
+    except WorkflowClosed as closed:
+        raise await _closed_refusal(client, sessions, attempt) from closed
+
+
+class WorkflowClosed(Exception):
+    """The Update found no running workflow."""
 
 
 async def _update(client: Client, attempt: Attempt, decision: str, reviewer: str) -> DecisionReply:
@@ -66,10 +80,23 @@ async def _update(client: Client, attempt: Attempt, decision: str, reviewer: str
         raise Conflict(getattr(cause, "message", None) or str(cause)) from refused
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise Conflict(
-                "this attempt's workflow has closed: change the result from course progress"
-            ) from error
+            raise WorkflowClosed(str(error)) from error
         raise
+
+
+async def _closed_refusal(client: Client, sessions: SessionFactory, attempt: Attempt) -> Conflict:
+    """Why a decision cannot go to a workflow that has closed: its attempt is reconciled first."""
+    reconciled = await reconcile(client, sessions, attempt.id)
+    if reconciled.action == "abandoned":
+        return Conflict(
+            f"this attempt's workflow has closed: {abandon_reason(reconciled.run)}; the attempt was "
+            "abandoned and its review task closed without a decision",
+            {"status": reconciled.status},
+        )
+    return Conflict(
+        "this attempt's workflow has closed: change the result from course progress",
+        {"status": reconciled.status},
+    )
 
 
 def _answer_closed(previous: rules.Decision, decision: str, attempt: Attempt) -> DecisionReply:

@@ -2,12 +2,15 @@
 ones parked on refused credentials, or cancel one for good.
 
 Everything here acts through the attempt's workflow (a signal or a cancel), never on the
-database behind its back: the workflow stays the one writer of an attempt's story.
+database behind its back: the workflow stays the one writer of an attempt's story. The one
+exception is an attempt whose workflow has closed without ending it: no run is left to write,
+so reconciling it (`starter.reconcile`) writes its last step, `abandoned`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
@@ -18,8 +21,11 @@ from models.payloads import workflow_id_for
 from models.statuses import TERMINAL, AttemptStatus
 from models.tables import Attempt
 from proctorflow.errors import Invalid, NotFound
+from starter.reconcile import Reconciled, latest_run, reconcile
 from store.db import SessionFactory
 from workflows.attempt import AttemptWorkflow
+
+DESCRIBE_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class StuckAttempt:
     status: str
     error_reason: str | None
     updated_at: datetime
+    workflow_id: str = ""
+    # How its workflow's latest run ended ("was terminated", ...) when it has closed: the attempt
+    # is open in the database only, and `proctorflow reconcile` closes it. None: running, or not asked.
+    workflow_ended: str | None = None
 
     def idle_for(self, now: datetime) -> timedelta:
         return now - self.updated_at
@@ -60,6 +70,18 @@ def stuck_attempts(
     return [_stuck(row) for row in rows]
 
 
+async def mark_closed_workflows(client: Client, found: list[StuckAttempt]) -> list[StuckAttempt]:
+    """The same attempts, those whose workflow has closed marked with how it ended."""
+    gate = asyncio.Semaphore(DESCRIBE_CONCURRENCY)
+
+    async def mark(attempt: StuckAttempt) -> StuckAttempt:
+        async with gate:
+            run = await latest_run(client, attempt.workflow_id)
+        return replace(attempt, workflow_ended=run.ending) if run.closed else attempt
+
+    return list(await asyncio.gather(*(mark(attempt) for attempt in found)))
+
+
 async def check_now(client: Client, attempt_id: str) -> None:
     """Ask ProctorFree now (has the learner finished? is the audit done?), not at the next poll."""
     await _signal(client, attempt_id, AttemptWorkflow.check_vendor_now)
@@ -71,18 +93,31 @@ async def resume(client: Client, attempt_id: str) -> None:
     await _signal(client, attempt_id, AttemptWorkflow.resume)
 
 
-async def cancel(client: Client, attempt_id: str) -> None:
-    """End an attempt for good: its workflow closes the ProctorFree session and ends `expired`."""
+async def cancel(client: Client, sessions: SessionFactory, attempt_id: str) -> Reconciled | None:
+    """End an attempt for good: its workflow closes the ProctorFree session and ends `expired`.
+
+    An attempt still open in the database whose workflow has closed (terminated in Temporal Web,
+    timed out, deleted after retention) is reconciled instead: abandoned, its review task closed
+    (returned: what was done). None when the cancel went to the running workflow."""
     handle = _handle(client, attempt_id)
     try:
         # Temporal accepts a cancel request for a closed workflow without a word: ask first.
         running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         if running:
             await handle.cancel()
+            return None
     except RPCError as error:
-        raise _not_running(attempt_id, error) from error
-    if not running:
-        raise NotFound(f"attempt {attempt_id} has no running workflow: it is over already")
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+    try:
+        reconciled = await reconcile(client, sessions, attempt_id)
+    except NotFound:
+        raise NotFound(
+            f"attempt {attempt_id} does not exist (`proctorflow stuck` lists the open ones)"
+        ) from None
+    if reconciled.action == "abandoned":
+        return reconciled
+    raise NotFound(f"attempt {attempt_id} has no running workflow: it is over already")
 
 
 # --- Helpers --------------------------------------------------------------------------------
@@ -111,6 +146,7 @@ def _stuck(row: Attempt) -> StuckAttempt:
         status=row.status,
         error_reason=row.error_reason,
         updated_at=row.updated_at,
+        workflow_id=row.workflow_id,
     )
 
 

@@ -82,7 +82,7 @@ async def _decide(
     client: Client, sessions: SessionFactory, attempt: Attempt, change: ResultChangeIn
 ) -> ResultChangeReply:
     decision = decision_for(change.proctoring_result)
-    reply = await decisions.decide_attempt(client, attempt, decision, change.changed_by)
+    reply = await decisions.decide_attempt(client, sessions, attempt, decision, change.changed_by)
 
     def remember() -> bool:
         with transaction(sessions) as session:

@@ -26,16 +26,19 @@ from models.rules import (
     proctoring_result,
     reevaluated_course,
 )
-from models.tables import Certificate, Course, CourseProgress, Lesson, LessonProgress
+from models.tables import Attempt, Certificate, Course, CourseProgress, Lesson, LessonProgress
 
 
 def complete_attempt(session: Session, request: CompletionRequest) -> CompletionReport:
     """Complete the lesson, then the course when this was its last required lesson, then the
-    certificate when the course completed."""
+    certificate when the course completed: by the decision, if any, and the exam result stored
+    on the attempt (the one the LMS sent first; not what a workflow holds in memory)."""
     key = request.key
     lock_learner(session, key.org_id, key.learner_id)
-    exam = request.exam
-    outcome = lesson_outcome(request.decision, exam.passed if exam else None, exam.score if exam else None)
+    attempt = session.get(Attempt, request.attempt_id)
+    if attempt is None:
+        raise LookupError(f"attempt {request.attempt_id} is not stored")
+    outcome = lesson_outcome(request.decision, attempt.exam_passed, attempt.exam_score)
     progress = _lesson_progress(session, key.org_id, key.course_id, key.lesson_id, key.learner_id)
     newly_completed = progress.completed_at is None
     if newly_completed:

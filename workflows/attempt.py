@@ -19,7 +19,6 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.bookkeeping import RECORD_RETRY, RECORD_TIMEOUT
 from workflows.vendor_waits import VendorWaits
 
 with workflow.unsafe.imports_passed_through():
@@ -72,16 +71,15 @@ class AttemptWorkflow(VendorWaits):
         self._published = (S.CREATED, None)
         self._resume_requested = False
         self._check_now = False
+        self._awaiting_exam = False  # waiting for the exam result before the lesson can complete
+        self._exam_window_closed = False
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptState:
         try:
             await self._proctored_attempt(attempt)
         except asyncio.CancelledError:
-            # Ops cancelled the attempt: close the vendor session and say so, then end cancelled.
-            if self._state.vendor_session_id is not None:
-                await self._vendor(VendorActivities.close_session)
-            self._move(S.EXPIRED, E.CANCELLED, detail={"reason": "cancelled by ops"})
+            await self._cancelled()
             await self._end()
             raise
         await self._end()
@@ -89,7 +87,6 @@ class AttemptWorkflow(VendorWaits):
 
     async def _proctored_attempt(self, attempt: AttemptInput) -> None:
         plan = self._plan
-        opened_at = workflow.now()
 
         # The learner opened the lesson: ProctorFree opens a proctored session for this attempt.
         session = await self._vendor(VendorActivities.create_session, local=True)
@@ -97,8 +94,9 @@ class AttemptWorkflow(VendorWaits):
         self._move(S.AWAITING_SETUP, E.VENDOR_SESSION_CREATED, vendor=session)
 
         # The learner sets up proctoring, starts, takes the exam and presses FINISH. One who never
-        # finishes must not leave the attempt open forever.
-        if not await self._learner_finishes(deadline=opened_at + attempt.timers.finish_window):
+        # finishes must not leave the attempt open forever (the window counts from the session:
+        # time parked on refused credentials is not the learner's).
+        if not await self._learner_finishes(deadline=workflow.now() + attempt.timers.finish_window):
             await self._vendor(VendorActivities.close_session)
             self._move(S.EXPIRED, E.EXPIRED, detail={"reason": "never finished in the window"})
             return
@@ -110,7 +108,7 @@ class AttemptWorkflow(VendorWaits):
 
         # Requires validation off: "automatically complete the lesson after receiving the
         # exam results".
-        if plan.completes_on_exam_result and await self._exam_result_arrives():
+        if plan.completes_on_exam_result and await self._exam_result_in():
             await self._complete_lesson()
 
         if not plan.awaits_decision:
@@ -120,17 +118,34 @@ class AttemptWorkflow(VendorWaits):
 
         # Full proctoring: ProctorFree audits the recording, "usually within 24 hours".
         if plan.awaits_audit and self._state.decision is None:
-            self._move(S.AWAITING_AUDIT, E.AWAITING_AUDIT)
             await self._audit_lands()
         # Ready for review even when a decision came in already: the task is ready before the
         # attempt's status says so, and a reviewer may be quicker than this step.
         self._move(S.READY_FOR_REVIEW, E.READY_FOR_REVIEW)
         self._show_waiting_for("a reviewer to pass or fail the proctoring")
         await self._wait(lambda: self._state.decision is not None)
+        # The lesson's success is the exam's as well as the proctoring's: a pass never stands in
+        # for a quiz result that is still to come.
+        await self._exam_result_in()
         # "Passing or failing the proctoring session will also mark the task as completed."
         _count(metrics.DECISIONS, {"decision": str(self._state.decision)})
         await self._decide_and_complete()
         self._show_waiting_for("nothing: the attempt is complete")
+
+    async def _cancelled(self) -> None:
+        """Ops cancelled the attempt: close its ProctorFree session if ProctorFree lets us (a
+        refusal is noted, never parked on), close its review task, and end expired. A cancel
+        that came while the decision was written changes nothing: the attempt completed."""
+        if self._state.status == S.COMPLETED:
+            return
+        detail: dict[str, Any] = {"reason": "cancelled by ops"}
+        if self._state.vendor_session_id is not None:
+            not_closed = await self._try_vendor(VendorActivities.close_session)
+            if not_closed:
+                detail["vendor_session_not_closed"] = not_closed
+        if self._state.review_state in (ReviewState.NOT_READY, ReviewState.READY_FOR_REVIEW):
+            self._set_review_state(ReviewState.CLOSED)
+        self._move(S.EXPIRED, E.CANCELLED, detail=detail)
 
     async def _end(self) -> None:
         """Write the last steps, and let every message handler finish before the run returns:
@@ -165,20 +180,34 @@ class AttemptWorkflow(VendorWaits):
             first_poll_at=min(workflow.now() + timers.session_poll_interval, deadline),
             limit=self._practice_limit,
         )
-        self._record_learner_start()
         if result == "limit":
+            self._record_learner_start()
             await self._vendor(VendorActivities.close_session)
             self._state.capped = True
             self._finish_now()
+        if not self._state.finished:
+            # The window is honoured to its end, with one last question to ProctorFree.
+            await self._until_deadline(lambda: self._state.finished, deadline)
+            if not self._state.finished:
+                found = await self._last_check(VendorActivities.check_session_finished)
+                if found is not None:
+                    self._polled_finish(found)
+        self._record_learner_start()
         return self._state.finished
 
-    async def _exam_result_arrives(self) -> bool:
-        self._show_waiting_for("the exam result from the LMS")
-        window = self._attempt.timers.exam_result_window
-        try:
-            await self._wait(lambda: self._state.exam is not None or self._state.decision is not None, window)
-        except TimeoutError:
-            self._note(E.EXAM_RESULT_MISSING, {"waited": str(window)})
+    async def _exam_result_in(self) -> bool:
+        """Whether the LMS sent the exam result, waiting for it until its window closes
+        (counted from FINISH); a result missing then is noted once."""
+        if self._state.exam is None and not self._exam_window_closed:
+            window = self._attempt.timers.exam_result_window
+            closes = (self._state.finished_at or workflow.now()) + window
+            self._show_waiting_for(f"the exam result from the LMS (until {closes:%Y-%m-%d %H:%M} UTC)")
+            self._awaiting_exam = True
+            await self._until_deadline(lambda: self._state.exam is not None, closes)
+            self._awaiting_exam = False
+            if self._state.exam is None:
+                self._exam_window_closed = True
+                self._note(E.EXAM_RESULT_MISSING, {"waited": str(window)})
         return self._state.exam is not None
 
     async def _audit_lands(self) -> None:
@@ -186,6 +215,7 @@ class AttemptWorkflow(VendorWaits):
         escalate an audit that never arrives: the task becomes reviewable, flagged."""
         timers = self._attempt.timers
         deadline = (self._state.finished_at or workflow.now()) + timers.audit_deadline
+        self._move(S.AWAITING_AUDIT, E.AWAITING_AUDIT, detail={"escalates_at": deadline.isoformat()})
         self._show_waiting_for(
             f"the ProctorFree audit: polled every {timers.audit_poll_interval}, a webhook ends the wait "
             f"at once, escalated at {deadline:%Y-%m-%d %H:%M} UTC"
@@ -198,11 +228,11 @@ class AttemptWorkflow(VendorWaits):
         await self._until(
             lambda: self._state.audit is not None, poll, self.audit_completed, first_poll_at=first_poll_at
         )
-        if self._state.audit is None and workflow.now() < deadline:
-            # Temporal retries no poll past its deadline, so the polls stop up to one interval
-            # short of it: the webhook still has until the deadline itself.
-            with contextlib.suppress(TimeoutError):
-                await self._wait(lambda: self._state.audit is not None, timeout=deadline - workflow.now())
+        await self._until_deadline(lambda: self._state.audit is not None, deadline)
+        if self._state.audit is None:
+            found = await self._last_check(VendorActivities.check_audit)
+            if found is not None:
+                self.audit_completed(found)
         if self._state.audit is None:
             self.audit_completed(AuditReport(outcome="missing", escalated=True))
         audit = self._state.audit
@@ -215,14 +245,9 @@ class AttemptWorkflow(VendorWaits):
     async def _complete_lesson(self) -> None:
         """The exam result completes the lesson, then the course when this was the last
         required lesson, then the certificate."""
-        await self._flush()
+        await self._flush()  # the exam result's step first: the completion reads it
         first = self._state.completion is None
-        report = await workflow.execute_local_activity_method(
-            RecordActivities.complete_attempt,
-            self._completion_request(),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
+        report = await self._write(RecordActivities.complete_attempt, self._completion_request())
         self._remember_completion(report, first)
         self._note(E.LESSON_COMPLETED if first else E.COMPLETION_CONFIRMED, self._completion_detail())
 
@@ -248,12 +273,12 @@ class AttemptWorkflow(VendorWaits):
                 self._next_change(E.COMPLETED, status=S.COMPLETED),
             ],
         )
-        report = await workflow.execute_local_activity_method(
-            RecordActivities.record_decision,
-            step,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
+        try:
+            report = await self._write(RecordActivities.record_decision, step)
+        except asyncio.CancelledError:
+            # A cancel never cuts the decision's write: it is written whole (idempotent), and
+            # the attempt ends completed.
+            report = await self._write(RecordActivities.record_decision, step)
         self._remember_completion(report, first)
         self._state.status = S.COMPLETED
         self._publish()
@@ -263,7 +288,6 @@ class AttemptWorkflow(VendorWaits):
             attempt_id=self._attempt.attempt_id,
             key=self._attempt.key,
             decision=self._state.decision,
-            exam=self._state.exam,
             at=workflow.now(),
         )
 
@@ -277,20 +301,24 @@ class AttemptWorkflow(VendorWaits):
     # --- Messages -------------------------------------------------------------------------
 
     @workflow.signal
-    def learner_started(self) -> None:
+    def learner_started(self, at: datetime | None = None) -> None:
+        """The learner confirmed and started the session (`at`: ProctorFree's time of it)."""
         if not self._state.started:
-            self._state.started, self._state.started_at = True, workflow.now()
+            self._state.started, self._state.started_at = True, self._vendor_time(at)
 
     @workflow.signal
-    def learner_finished(self) -> None:
-        self.learner_started()
+    def learner_finished(self, at: datetime | None = None) -> None:
+        """The learner pressed FINISH (`at`: ProctorFree's time of it, which the audit's
+        deadline counts from however late the message arrives)."""
+        self.learner_started(at)
         if not self._state.finished:
-            self._finish_now()
+            self._finish_now(at)
 
     @workflow.signal
     async def exam_result(self, result: ExamResult) -> None:
         if self._state.exam is None:
             self._state.exam = result
+            self._note(E.EXAM_RESULT, result.model_dump())
         elif result != self._state.exam:
             self._note(E.EXAM_RESULT_IGNORED, {"reason": "a result was already received"})
             await self._flush()
@@ -357,10 +385,12 @@ class AttemptWorkflow(VendorWaits):
         return decision_refusal(decision, state.decision, not_ready)
 
     def _decision_applied(self) -> bool:
+        """Whether a reviewer's reply can say what the decision did: it completed the lesson,
+        waits for the exam result, or came too late (the attempt was cancelled)."""
         status = self._state.status
-        return status == S.EXPIRED or (
-            self._state.completion is not None and status in (S.COMPLETED, S.ERROR)
-        )
+        if status == S.EXPIRED or self._awaiting_exam:
+            return True
+        return self._state.completion is not None and status in (S.COMPLETED, S.ERROR)
 
     def _decision_reply(self, repeated: bool) -> DecisionReply:
         decision: Decision | None = self._state.decision
@@ -369,7 +399,14 @@ class AttemptWorkflow(VendorWaits):
         if repeated:
             message = decided_again(decision)
         elif self._state.status == S.EXPIRED:
-            message = f"{done}; but the attempt was cancelled before it completed"
+            return DecisionReply(
+                accepted=False,
+                decision=decision,
+                status=self._state.status,
+                message="not applied: the attempt was cancelled by ops before the decision completed it",
+            )
+        elif self._state.completion is None and self._awaiting_exam:
+            message = f"{done}; the lesson completes when the LMS sends the exam result"
         elif self._state.completion is None:
             message = f"{done}; completion is in progress"
         else:
@@ -393,11 +430,17 @@ class AttemptWorkflow(VendorWaits):
             self._move(S.IN_PROGRESS, E.LEARNER_STARTED)
 
     def _polled_finish(self, finished: SessionFinished) -> None:
-        self.learner_finished()
+        self.learner_finished(finished.finished_at)
         self._state.capped = self._state.capped or finished.capped
 
-    def _finish_now(self) -> None:
-        self._state.finished, self._state.finished_at = True, workflow.now()
+    def _finish_now(self, at: datetime | None = None) -> None:
+        self._state.finished, self._state.finished_at = True, self._vendor_time(at)
+
+    @staticmethod
+    def _vendor_time(at: datetime | None) -> datetime:
+        """ProctorFree's time of an event, never later than the workflow's own clock."""
+        now = workflow.now()
+        return min(at, now) if at is not None else now
 
     def _practice_limit(self) -> datetime | None:
         limit = time_limit(self._attempt.method)

@@ -7,24 +7,36 @@ Steps are queued as the workflow takes them and written together when it is abou
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import search_attributes
 
 with workflow.unsafe.imports_passed_through():
+    from activities import errors
     from activities.records import RecordActivities
     from models.payloads import AttemptInput, AttemptState, ReviewTaskChange, StatusChange, StepBatch
     from models.statuses import AttemptStatus, ReviewState, StepEvent
+    from proctorflow import metrics
 
 RECORD_TIMEOUT = timedelta(seconds=15)
+# A database that is down is waited out: quick retries first, then (past RETRY_BY_TIMER) each
+# retry waits on a durable timer, so a long outage costs a few history events a retry instead of
+# a workflow task every few seconds. A write refused outright is not retried (WRITE_REFUSALS).
 RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=list(errors.WRITE_REFUSALS),
 )
+RETRY_BY_TIMER = timedelta(seconds=5)
+# After this long the write waits for ops (`proctorflow resume`) instead.
+RECORD_GIVE_UP = timedelta(days=1)
 
 
 class Bookkeeping:
@@ -33,6 +45,7 @@ class Bookkeeping:
     _seq: int
     _unwritten: StepBatch
     _published: tuple[AttemptStatus | None, ReviewState | None]
+    _resume_requested: bool  # ops fixed what the attempt waits on (`resume` signal)
 
     def _show_waiting_for(self, what: str) -> None:
         """What the attempt waits for, in words: the query and Temporal Web's current details."""
@@ -47,17 +60,55 @@ class Bookkeeping:
     async def _flush(self) -> None:
         """Write the steps taken since the last wait in one transaction, then show the attempt's
         status and review state in Temporal's search attributes."""
-        batch = self._unwritten
-        if not batch.changes and not batch.reviews:
-            return
-        self._unwritten = StepBatch()
-        await workflow.execute_local_activity_method(
-            RecordActivities.record_steps,
-            batch,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
+        while self._unwritten.changes or self._unwritten.reviews:
+            batch, self._unwritten = self._unwritten, StepBatch()
+            try:
+                await self._write(RecordActivities.record_steps, batch)
+            except asyncio.CancelledError:
+                # Ops cancelled while the batch was being written: it is written again (each
+                # step idempotent) before the cancellation's own step.
+                self._unwritten = StepBatch(
+                    changes=batch.changes + self._unwritten.changes,
+                    reviews=batch.reviews + self._unwritten.reviews,
+                )
+                raise
         self._publish()
+
+    async def _write(self, activity: Any, payload: Any) -> Any:
+        """One local-activity write. A write the database refuses outright, or one that failed
+        for a day, waits for ops to fix it and `resume`, then is tried again; a write refused
+        because a newer run of this workflow rewrote the attempt ends this run."""
+        while True:
+            try:
+                return await workflow.execute_local_activity_method(
+                    activity,
+                    payload,
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    schedule_to_close_timeout=RECORD_GIVE_UP,
+                    retry_policy=RECORD_RETRY,
+                    local_retry_threshold=RETRY_BY_TIMER,
+                )
+            except (ActivityError, ApplicationError) as failure:
+                # A local activity's failure reaches the workflow unwrapped, or wrapped when retries ran out.
+                cause = failure.cause if isinstance(failure, ActivityError) else failure
+                reason = cause.message if isinstance(cause, ApplicationError) else str(cause or failure)
+                if isinstance(cause, ApplicationError) and cause.type == errors.RESET_REFUSED:
+                    raise ApplicationError(reason, type=errors.RESET_REFUSED, non_retryable=True) from None
+                await self._wait_for_ops(f"the database refused a step: {reason}")
+
+    async def _wait_for_ops(self, reason: str) -> None:
+        """Shown as `error` in Temporal (the database could not take the step that says so) until
+        ops fix the cause and send `resume`."""
+        workflow.metric_meter().create_counter(metrics.PARKED).add(1)
+        waiting_for = self._state.waiting_for
+        self._show_waiting_for(f"ops to fix this and resume ({reason})")
+        workflow.upsert_search_attributes(
+            [search_attributes.ATTEMPT_STATUS.value_set(AttemptStatus.ERROR.value)]
+        )
+        self._published = (AttemptStatus.ERROR, self._published[1])
+        self._resume_requested = False
+        await workflow.wait_condition(lambda: self._resume_requested)
+        self._show_waiting_for(waiting_for)
 
     def _move(self, status: AttemptStatus, event: StepEvent, **kwargs: Any) -> None:
         """The attempt moves to `status`: a step queued for the next write."""
@@ -102,6 +153,7 @@ class Bookkeeping:
             attempt_id=self._attempt.attempt_id,
             seq=self._seq,
             history_length=workflow.info().get_current_history_length(),
+            run_id=workflow.info().run_id,
             event=event,
             at=workflow.now(),
             **kwargs,

@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.bookkeeping import Bookkeeping
+from workflows.bookkeeping import RETRY_BY_TIMER, Bookkeeping
 
 with workflow.unsafe.imports_passed_through():
     from activities import errors
@@ -31,8 +31,17 @@ VENDOR_RETRY = RetryPolicy(
 )
 
 
+# The last look before a window closes (FINISH, the audit): one question, retried only while
+# ProctorFree is briefly unavailable.
+LAST_CHECK_TIMEOUT = timedelta(minutes=2)
+LAST_CHECK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=20),
+    non_retryable_error_types=[errors.NOT_YET, *errors.PARKING],
+)
+
+
 class VendorWaits(Bookkeeping):
-    _resume_requested: bool
     _check_now: bool
 
     async def _on_wake(self) -> None:
@@ -135,10 +144,19 @@ class VendorWaits(Bookkeeping):
         """A one-off vendor call; a refusal parks the attempt until ops resume it. A `local` one
         runs in the workflow's own task: no task-queue round trip, no extra workflow task."""
         await self._flush()
-        execute = workflow.execute_local_activity_method if local else workflow.execute_activity_method
         while True:
             try:
-                return await execute(
+                if local:
+                    # Backoffs past RETRY_BY_TIMER wait on durable timers: a long outage does not
+                    # keep the workflow task alive (and its history growing) for its whole length.
+                    return await workflow.execute_local_activity_method(
+                        activity,
+                        self._vendor_call(),
+                        start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                        retry_policy=VENDOR_RETRY,
+                        local_retry_threshold=RETRY_BY_TIMER,
+                    )
+                return await workflow.execute_activity_method(
                     activity,
                     self._vendor_call(),
                     start_to_close_timeout=VENDOR_CALL_TIMEOUT,
@@ -147,6 +165,44 @@ class VendorWaits(Bookkeeping):
             except (ActivityError, ApplicationError) as failure:
                 # A local activity's failure reaches the workflow unwrapped, a remote one's wrapped.
                 await self._park(_reason(failure))
+
+    async def _last_check(self, activity: Any) -> Any | None:
+        """Ask ProctorFree once more before a window closes: its answer, or None when it is not
+        there yet (or ProctorFree could not say)."""
+        await self._flush()
+        try:
+            return await workflow.execute_activity_method(
+                activity,
+                self._vendor_call(),
+                start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                schedule_to_close_timeout=LAST_CHECK_TIMEOUT,
+                retry_policy=LAST_CHECK_RETRY,
+            )
+        except ActivityError:
+            return None
+
+    async def _until_deadline(self, done: Callable[[], bool], deadline: datetime) -> None:
+        """Wait for a webhook until `deadline` itself: Temporal retries no poll past its
+        schedule-to-close, so the polls stop up to one interval short of it."""
+        if not done() and workflow.now() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await self._wait(done, timeout=deadline - workflow.now())
+
+    async def _try_vendor(self, activity: Any) -> str | None:
+        """A vendor call that must not hold the attempt up (closing a cancelled attempt's
+        session): None when it went through, else why not. It never parks."""
+        await self._flush()
+        try:
+            await workflow.execute_activity_method(
+                activity,
+                self._vendor_call(),
+                start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                schedule_to_close_timeout=LAST_CHECK_TIMEOUT,
+                retry_policy=LAST_CHECK_RETRY,
+            )
+        except ActivityError as failure:
+            return _reason(failure)
+        return None
 
     async def _park(self, reason: str) -> None:
         """ProctorFree refused us: the attempt waits in `error` until ops fix it and resume."""

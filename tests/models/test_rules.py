@@ -8,6 +8,7 @@ import pytest
 
 from models.rules import (
     AUDIT_PENDING,
+    DECISION_OR_COMPLETION_STEPS,
     DECISIONS,
     METHOD_TRAITS,
     METHODS,
@@ -15,6 +16,7 @@ from models.rules import (
     NOT_COMPLETED,
     NOT_FINISHED,
     PRACTICE_TIME_LIMIT,
+    RESET_CANNOT_UNDO,
     AttemptPlan,
     CourseCompletion,
     CourseOutcome,
@@ -35,10 +37,12 @@ from models.rules import (
     proctoring_refusal,
     proctoring_result,
     reevaluated_course,
+    reset_refusal,
+    review_state_after,
     settings_warnings,
     time_limit,
 )
-from models.statuses import DECIDED, AttemptStatus, ReviewState, can_move
+from models.statuses import DECIDED, AttemptStatus, ReviewState, StepEvent, can_move
 
 ALL_PLANS = [AttemptPlan(m, r, v) for m, r, v in itertools.product(METHODS, [True, False], [True, False])]
 
@@ -375,3 +379,57 @@ def test_a_reevaluated_course_keeps_its_completion_and_takes_the_new_success_and
 def test_a_passed_course_failed_on_reevaluation_stays_complete_as_failed():
     after = reevaluated_course(PASSED_COURSE, FAILS_OPEN)
     assert after == CourseCompletion(complete=True, success=False, score=25.0)
+
+
+# --- A newer run of an attempt's workflow (issue 20, case 6) ---------------------------------
+
+E = StepEvent
+# The steps that decide what the review task is; every other step leaves it as it is.
+TASK_STEPS = (E.LEARNER_FINISHED, E.AUDIT, E.DECIDED, E.CANCELLED, E.ABANDONED, E.EXPIRED)
+OTHER_STEPS = tuple(step for step in StepEvent if step not in TASK_STEPS)
+EVERY_TASK_STORY = [
+    set(chosen) for n in range(len(TASK_STEPS) + 1) for chosen in itertools.combinations(TASK_STEPS, n)
+]
+CASES = list(itertools.product(METHODS, [True, False], range(len(EVERY_TASK_STORY)), [None, *DECISIONS]))
+
+
+def remaining(story: int, decision: str | None) -> list[str]:
+    steps = EVERY_TASK_STORY[story]
+    return [*OTHER_STEPS, *steps] if decision is None else [*steps, *OTHER_STEPS]
+
+
+@pytest.mark.parametrize(("method", "required", "story", "decision"), CASES)
+def test_the_review_task_a_rewound_story_implies(method, required, story, decision):
+    """ "Tasks are only created for lessons that are required", once the learner finished; a
+    full-method task is "Not Ready" until ProctorFree's audit, the others are ready at FINISH;
+    a decision completes it; an attempt that ended without one closes it. The other steps
+    (in any order around them) change nothing."""
+    steps = EVERY_TASK_STORY[story]
+    implied = review_state_after(method, required, remaining(story, decision), decision)
+
+    if not required or E.LEARNER_FINISHED not in steps:
+        assert implied is None
+    elif E.DECIDED in steps and decision is not None:
+        assert implied == decided_review_state(decision)
+    elif steps & {E.CANCELLED, E.ABANDONED, E.EXPIRED}:
+        assert implied == ReviewState.CLOSED
+    elif method == "full" and E.AUDIT not in steps:
+        assert implied == ReviewState.NOT_READY
+    else:
+        assert implied == ReviewState.READY_FOR_REVIEW
+
+
+@pytest.mark.parametrize("plan", [plan for plan in ALL_PLANS if plan.creates_review_task])
+def test_a_task_rewound_to_just_after_finish_is_in_its_initial_state(plan):
+    """What the workflow writes at FINISH is what a rewind to FINISH implies."""
+    story = [E.OPENED, E.VENDOR_SESSION_CREATED, E.LEARNER_STARTED, E.LEARNER_FINISHED]
+    assert review_state_after(plan.method, plan.required, story) == plan.initial_review_state
+
+
+def test_a_decision_or_a_completion_is_never_rewound_by_a_reset():
+    decided_or_ended = {E.DECIDED, E.LESSON_COMPLETED, E.COMPLETION_CONFIRMED, E.COMPLETED, E.EXPIRED}
+    assert decided_or_ended | {E.CANCELLED, E.ABANDONED} == DECISION_OR_COMPLETION_STEPS
+    refusal = reset_refusal("a1", "completed")
+    assert refusal.startswith("attempt a1 was completed by an earlier run of its workflow")
+    assert "change the proctoring result from the learner's course progress" in refusal
+    assert "course progress" in RESET_CANNOT_UNDO

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,13 +199,14 @@ async def test_acting_on_an_attempt_that_is_not_running_says_so(stack):
     course_id, _ = await proctored_course(stack.api, method="record_only")
     attempt_id = (await open_attempt(stack.api, course_id, unique("learner")))["attempt_id"]
     await vendor_session(stack, attempt_id)
-    await ops.cancel(stack.client, attempt_id)
+    await ops.cancel(stack.client, stack.sessions, attempt_id)
     with pytest.raises(WorkflowFailureError):  # it closes the vendor session, then ends cancelled
         await stack.client.get_workflow_handle(workflow_id_for(attempt_id)).result()
 
-    for act in (ops.check_now, ops.resume, ops.cancel):
+    cancel = functools.partial(ops.cancel, sessions=stack.sessions)
+    for act in (ops.check_now, ops.resume, cancel):
         with pytest.raises(NotFound) as refused:
-            await act(stack.client, attempt_id)
+            await act(stack.client, attempt_id=attempt_id)
         assert f"attempt {attempt_id} has no running workflow" in refused.value.message
     with pytest.raises(NotFound):
         await ops.check_now(stack.client, "no-such-attempt")

@@ -11,7 +11,9 @@ from html import unescape
 import httpx
 from sqlmodel import select
 
+from models.payloads import workflow_id_for
 from models.tables import CourseProgress, ResultChange
+from starter.reconcile import reconcile
 from tests.review.world import COURSE, EXAM, ReviewWorld, Taken, csrf_of
 
 # --- Decisions -------------------------------------------------------------------------------
@@ -193,3 +195,34 @@ async def test_a_session_proctorfree_flagged_is_pointed_out_to_the_reviewer(
     assert "flagged by ProctorFree" in page  # the timeline's audit step
     queue = (await reviewer.get("/review/tasks")).text
     assert '<span class="badge failed">Flagged</span>' in queue
+
+
+async def test_a_task_whose_attempt_was_abandoned_shows_closed_leaves_the_open_queue_and_takes_no_decision(
+    world: ReviewWorld, reviewer: httpx.AsyncClient
+):
+    """Issue 20, case 2: the attempt's workflow was terminated and `proctorflow reconcile`
+    abandoned it: its task is closed, not waiting for a reviewer."""
+    taken, task = await world.ready_task("Hedy Lamarr")
+    handle = world.stack.client.get_workflow_handle(workflow_id_for(taken.attempt_id))
+    await handle.terminate(reason="terminated from Temporal Web")
+    await reconcile(world.stack.client, world.stack.sessions, taken.attempt_id)
+
+    page = await reviewer.get(f"/review/tasks/{task.id}")
+    assert page.status_code == 200
+    assert '<span class="badge closed">Closed</span>' in page.text
+    text = unescape(page.text)
+    assert "This task was closed without a decision" in text
+    assert "its workflow was terminated before the attempt ended" in text
+    assert "Pass Proctoring" not in page.text
+    assert "<strong>Abandoned</strong>" in page.text  # the timeline
+    queue = await reviewer.get("/review/tasks")  # the open tasks
+    assert f'data-task-id="{task.id}"' not in queue.text
+    closed = await reviewer.get("/review/tasks", params={"state": "closed", "show": "all"})
+    assert f'data-task-id="{task.id}"' in closed.text
+
+    refused = await reviewer.post(
+        f"/review/tasks/{task.id}/decision",
+        data={"decision": "pass", "reviewed": "yes", "csrf_token": csrf_of(page.text)},
+    )
+    assert refused.status_code == 409
+    assert "Not decided: this task was closed without a decision: its attempt ended" in unescape(refused.text)

@@ -14,7 +14,7 @@ from models.statuses import StepEvent
 from models.tables import AttemptEvent
 from starter import ops
 from tests.review.world import ReviewWorld
-from web.review.timeline import timeline
+from web.review.timeline import audit_escalates_at, timeline
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 BOOKKEEPING = {StepEvent.EXAM_RESULT_IGNORED, StepEvent.DECISION_IGNORED}
@@ -70,7 +70,7 @@ async def test_the_task_page_of_an_attempt_cancelled_by_ops_shows_the_cancellati
     taken = await world.learner_finishes("Katherine Johnson")  # waits for ProctorFree's audit
     task = world.task(taken.attempt_id)
 
-    await ops.cancel(world.stack.client, taken.attempt_id)
+    await ops.cancel(world.stack.client, world.stack.sessions, taken.attempt_id)
     await world.wait_for_attempt(taken.attempt_id, "expired")
 
     page = await reviewer.get(f"/review/tasks/{task.id}")
@@ -78,3 +78,14 @@ async def test_the_task_page_of_an_attempt_cancelled_by_ops_shows_the_cancellati
     timeline_html = unescape(re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', page.text, re.S)[1])
     assert "<strong>Cancelled</strong>" in timeline_html and "cancelled by ops" in timeline_html
     assert '<li class="problem">' in timeline_html
+
+
+def test_the_audit_wait_says_when_a_missing_audit_is_escalated_by_the_deadline_setting():
+    """Issue 20, case 8: the UI said "within 24 h" while the escalation deadline is a setting."""
+    escalates_at = START + timedelta(hours=28)
+    (step,) = timeline([event(StepEvent.AWAITING_AUDIT, 3, escalates_at=escalates_at.isoformat())])
+
+    assert step.note == "usually within 24 hours; escalated at 2025-03-02 13:00 UTC if it has not arrived"
+    assert audit_escalates_at(
+        [event(StepEvent.AWAITING_AUDIT, 3, escalates_at=escalates_at.isoformat())]
+    ) == (escalates_at)

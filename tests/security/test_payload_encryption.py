@@ -11,7 +11,7 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.client import Client
 
 from models.api import CourseIn, LearnerIn, LessonIn, OpenAttemptIn, ProctoringIn
-from models.payloads import workflow_id_for
+from models.payloads import ExamResult, workflow_id_for
 from starter.attempts import open_attempt
 from starter.decisions import decide_attempt
 from starter.signals import get_attempt
@@ -53,10 +53,15 @@ async def test_raw_histories_are_sealed_and_the_codec_opens_them_only_for_author
         handle = stack.client.get_workflow_handle(workflow_id_for(opened.attempt_id))
         state = await _until(handle, lambda s: s.vendor_session_id is not None)
         await stack.control("start", state.vendor_session_id)
+        await handle.signal(AttemptWorkflow.exam_result, ExamResult(score=77, passed=True))
         await stack.control("finish", state.vendor_session_id)
         await _until(handle, lambda s: s.status == "ready_for_review")
         await decide_attempt(
-            stack.client, get_attempt(stack.sessions, "default", opened.attempt_id), "pass", REVIEWER
+            stack.client,
+            stack.sessions,
+            get_attempt(stack.sessions, "default", opened.attempt_id),
+            "pass",
+            REVIEWER,
         )
         await handle.result()
 

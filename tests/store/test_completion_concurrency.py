@@ -4,16 +4,16 @@ once: completions are serialised per learner (PostgreSQL reads committed rows on
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import UTC, datetime
 
 from sqlmodel import select
 
 from models.api import CourseIn, LessonIn
-from models.payloads import AttemptKey, CompletionRequest, ExamResult
+from models.payloads import AttemptKey, CompletionRequest
 from models.tables import Certificate, CourseProgress
 from store import catalog, progress
 from store.db import make_engine, session_factory, transaction
+from tests.store.attempts import add_attempt
 from tests.support.database import fresh_database_url
 
 LEARNERS = 30
@@ -30,13 +30,9 @@ def test_the_last_two_required_lessons_completing_at_once_complete_the_course_on
 
     def complete(learner: str, lesson: str, barrier: threading.Barrier) -> None:
         key = AttemptKey(org_id="org", course_id="c", lesson_id=lesson, learner_id=learner, attempt_number=1)
-        request = CompletionRequest(
-            attempt_id=str(uuid.uuid4()),
-            key=key,
-            decision="pass",
-            exam=ExamResult(score=90, passed=True),
-            at=datetime.now(UTC),
-        )
+        with transaction(sessions) as session:
+            attempt_id = add_attempt(session, key, exam_passed=True, exam_score=90)
+        request = CompletionRequest(attempt_id=attempt_id, key=key, decision="pass", at=datetime.now(UTC))
         barrier.wait()
         with transaction(sessions) as session:
             progress.complete_attempt(session, request)

@@ -3,21 +3,23 @@ changed proctoring result re-evaluates it on request and never un-completes it."
 
 from __future__ import annotations
 
-import uuid
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from models.api import CourseIn, CourseSettingsIn, LessonIn
-from models.payloads import AttemptKey, CompletionRequest, ExamResult
+from models.payloads import AttemptKey, CompletionRequest
 from models.tables import Certificate, CourseProgress, LessonProgress
 from store import catalog, progress, results
 from store.db import SessionFactory, make_engine, session_factory, transaction
+from tests.store.attempts import add_attempt
 from tests.support.database import fresh_database_url
 
 ORG, COURSE, LEARNER = "org", "course", "learner"
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+NUMBERS = itertools.count(1)
 
 
 @pytest.fixture
@@ -41,14 +43,13 @@ def sessions(tmp_path) -> SessionFactory:
 
 
 def complete(sessions: SessionFactory, lesson: str, decision: str, at: datetime = T0, score: float = 90):
-    key = AttemptKey(org_id=ORG, course_id=COURSE, lesson_id=lesson, learner_id=LEARNER, attempt_number=1)
-    request = CompletionRequest(
-        attempt_id=str(uuid.uuid4()),
-        key=key,
-        decision=decision,
-        exam=ExamResult(score=score, passed=True),
-        at=at,
+    # Each completion is its own attempt (a retake): its exam result is stored on it.
+    key = AttemptKey(
+        org_id=ORG, course_id=COURSE, lesson_id=lesson, learner_id=LEARNER, attempt_number=next(NUMBERS)
     )
+    with transaction(sessions) as session:
+        attempt_id = add_attempt(session, key, exam_passed=True, exam_score=score)
+    request = CompletionRequest(attempt_id=attempt_id, key=key, decision=decision, at=at)
     with transaction(sessions) as session:
         return progress.complete_attempt(session, request)
 

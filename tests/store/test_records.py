@@ -13,7 +13,6 @@ from models.payloads import (
     AttemptKey,
     CompletionRequest,
     DecisionStep,
-    ExamResult,
     ReviewTaskChange,
     StatusChange,
     StepBatch,
@@ -21,7 +20,14 @@ from models.payloads import (
 from models.tables import Attempt, AttemptEvent, Certificate, LessonProgress, ReviewTask
 from store import catalog
 from store.db import SessionFactory, make_engine, session_factory, transaction
-from store.records import IllegalTransition, record_change, record_decision, record_steps, upsert_review_task
+from store.records import (
+    IllegalTransition,
+    abandon,
+    record_change,
+    record_decision,
+    record_steps,
+    upsert_review_task,
+)
 from tests.support.database import fresh_database_url
 
 NOW = datetime.now(UTC)
@@ -132,13 +138,14 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
             (3, "ready_for_review", "ready_for_review"),
         ):
             record_change(session, StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=NOW))
+        attempt = session.get(Attempt, "a1")
+        attempt.exam_score, attempt.exam_passed = 90, True  # the LMS's result, stored by the API
+        session.add(attempt)
     key = AttemptKey(org_id="o", course_id="c", lesson_id="l", learner_id="p", attempt_number=1)
     step = DecisionStep(
         decided=StatusChange(attempt_id="a1", seq=4, event="decided", status="passed", at=NOW),
         review=ReviewTaskChange(attempt_id="a1", state="passed", at=NOW, decided_by="rita"),
-        completion=CompletionRequest(
-            attempt_id="a1", key=key, decision="pass", exam=ExamResult(score=90, passed=True), at=NOW
-        ),
+        completion=CompletionRequest(attempt_id="a1", key=key, decision="pass", at=NOW),
         reported=[
             StatusChange(attempt_id="a1", seq=5, event="lesson_completed", at=NOW),
             StatusChange(attempt_id="a1", seq=6, event="completed", status="completed", at=NOW),
@@ -265,3 +272,99 @@ def test_of_two_tries_of_one_workflow_task_the_later_one_stands(sessions):
         "ready_for_review",
         "decided",
     ]
+
+
+def write_steps(sessions: SessionFactory, *steps: tuple[int, str, str | None], run_id: str | None = "run-1"):
+    changes = [
+        StatusChange(attempt_id="a1", seq=seq, event=event, status=status, at=NOW, run_id=run_id)
+        for seq, event, status in steps
+    ]
+    with transaction(sessions) as session:
+        record_steps(session, StepBatch(changes=changes))
+
+
+def test_the_first_run_that_writes_owns_the_attempt_and_each_step_names_its_run(sessions):
+    write_steps(sessions, (1, "vendor_session_created", "awaiting_setup"))
+    write_steps(sessions, (2, "learner_started", "in_progress"))
+
+    with sessions() as session:
+        assert session.get(Attempt, "a1").run_id == "run-1"
+        runs = session.exec(select(AttemptEvent.seq, AttemptEvent.run_id).order_by(AttemptEvent.seq)).all()
+    assert [tuple(row) for row in runs] == [(0, None), (1, "run-1"), (2, "run-1")]
+
+
+def test_the_exam_result_step_stores_the_result_when_none_is_stored_and_the_first_one_wins(sessions):
+    def note(seq: int, passed: bool, score: float) -> None:
+        change = StatusChange(
+            attempt_id="a1", seq=seq, event="exam_result", at=NOW, detail={"score": score, "passed": passed}
+        )
+        with transaction(sessions) as session:
+            record_change(session, change)
+
+    note(1, passed=False, score=35)
+    note(2, passed=True, score=95)
+
+    with sessions() as session:
+        attempt = session.get(Attempt, "a1")
+    assert (attempt.exam_passed, attempt.exam_score) == (False, 35)
+
+
+@pytest.mark.parametrize("final", ["passed", "failed", "closed"])
+def test_a_completed_task_is_never_reopened_nor_turned_into_another_by_a_late_write(sessions, final):
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    with transaction(sessions) as session:
+        upsert_review_task(session, ReviewTaskChange(attempt_id="a1", state="ready_for_review", at=NOW))
+        upsert_review_task(session, ReviewTaskChange(attempt_id="a1", state=final, at=NOW, decided_by="rita"))
+    for late in ("not_ready", "ready_for_review", "passed", "failed", "closed"):
+        with transaction(sessions) as session:
+            late_write = ReviewTaskChange(attempt_id="a1", state=late, at=later, decided_by="x")
+            upsert_review_task(session, late_write)
+
+    with sessions() as session:
+        task = session.exec(select(ReviewTask)).one()
+    assert (task.state, task.completed_at) == (final, NOW)
+    assert task.decided_by == (None if final == "closed" else "rita")
+
+
+def test_abandon_ends_an_open_attempt_as_ops_wrote_it_and_closes_its_task(sessions):
+    write_steps(
+        sessions, (1, "vendor_session_created", "awaiting_setup"), (2, "learner_finished", "finished")
+    )
+    with transaction(sessions) as session:
+        upsert_review_task(session, ReviewTaskChange(attempt_id="a1", state="ready_for_review", at=NOW))
+    later = NOW + timedelta(hours=1)
+
+    with transaction(sessions) as session:
+        assert abandon(session, "a1", "its workflow run was terminated", later)
+    with transaction(sessions) as session:
+        assert not abandon(session, "a1", "again", later), "an attempt that ended is left as it is"
+
+    with sessions() as session:
+        attempt = session.get(Attempt, "a1")
+        step = session.exec(select(AttemptEvent).where(AttemptEvent.seq == 3)).one()
+        task = session.exec(select(ReviewTask)).one()
+    assert attempt.status == "expired" and attempt.last_seq == 3
+    assert (step.event, step.status, step.run_id) == ("abandoned", "expired", None)
+    assert step.detail == {"reason": "its workflow run was terminated"}
+    assert (task.state, task.completed_at) == ("closed", later)
+
+
+def test_a_terminated_runs_write_landing_after_abandon_changes_nothing(sessions):
+    """A local activity of a terminated run can still finish its write after ops abandoned the
+    attempt: under the abandoned step's seq or after it, it is ignored."""
+    write_steps(sessions, (1, "vendor_session_created", "awaiting_setup"))
+    with transaction(sessions) as session:
+        assert abandon(session, "a1", "its workflow run was terminated", NOW)
+
+    write_steps(sessions, (2, "learner_finished", "finished"), (3, "ready_for_review", "ready_for_review"))
+    write_steps(sessions, (3, "learner_finished", "finished"))
+
+    with sessions() as session:
+        assert session.get(Attempt, "a1").status == "expired"
+    assert recorded_events(sessions) == ["opened", "vendor_session_created", "abandoned"]
+
+
+def test_a_refused_move_names_the_attempt_and_both_statuses(sessions):
+    write_steps(sessions, (1, "vendor_session_created", "awaiting_setup"))
+    with pytest.raises(IllegalTransition, match="attempt a1: awaiting_setup cannot move to completed"):
+        write_steps(sessions, (2, "completed", "completed"))

@@ -233,6 +233,16 @@ class Harness:
             )
             return [row.event for row in rows]
 
+    def step(self, handle: WorkflowHandle, event: str) -> AttemptEvent:
+        """The last recorded step of this name."""
+        attempt_id = self.attempt(handle).id
+        with self.sessions() as session:
+            return session.exec(
+                select(AttemptEvent)
+                .where(AttemptEvent.attempt_id == attempt_id, AttemptEvent.event == event)
+                .order_by(AttemptEvent.seq.desc())  # type: ignore[attr-defined]
+            ).first()
+
     def task(self, handle: WorkflowHandle) -> ReviewTask | None:
         attempt_id = self.attempt(handle).id
         with self.sessions() as session:

@@ -24,6 +24,7 @@ from models.payloads import (
     CompletionReport,
     CompletionRequest,
     DecisionStep,
+    ExamResult,
     ReviewTaskChange,
     SessionFinished,
     StatusChange,
@@ -32,7 +33,7 @@ from models.payloads import (
     VendorSessionRef,
 )
 from models.rules import lesson_outcome
-from models.statuses import AttemptStatus, ReviewState
+from models.statuses import AttemptStatus, ReviewState, StepEvent
 
 REFUSED_CREDENTIALS = "ProctorFree refused the integration's API credentials: rotate them, then resume"
 COURSE_COMPLETE = "all required lessons complete"
@@ -72,6 +73,7 @@ class Stubs:
         self.reviews: list[ReviewTaskChange] = []
         self.completions: list[CompletionRequest] = []
         self.reports: list[CompletionReport] = []
+        self.stored_exam: ExamResult | None = None  # the first exam result a step recorded
         # Every activity call, in order: (activity name, payload)
         self.calls: list[tuple[str, Any]] = []
 
@@ -92,7 +94,8 @@ class Stubs:
 
     @property
     def events(self) -> list[str]:
-        return [change.event for change in self.changes]
+        """The story's steps, without the exam result's bookkeeping step (its own tests look)."""
+        return [change.event for change in self.changes if change.event != StepEvent.EXAM_RESULT]
 
     @property
     def statuses(self) -> list[AttemptStatus]:
@@ -195,7 +198,10 @@ class Stubs:
         return report
 
     def _write_change(self, change: StatusChange) -> None:
-        """One step under its seq: a retried write replaces the one it repeats, never doubles it."""
+        """One step under its seq: a retried write replaces the one it repeats, never doubles it.
+        The exam result's step stores the result the completion reads, as the store does."""
+        if change.event == StepEvent.EXAM_RESULT and self.stored_exam is None:
+            self.stored_exam = ExamResult(**change.detail)
         for i, written in enumerate(self.changes):
             if written.seq == change.seq:
                 self.changes[i] = change
@@ -205,7 +211,7 @@ class Stubs:
 
     def _complete(self, request: CompletionRequest) -> CompletionReport:
         self.completions.append(request)
-        exam = request.exam
+        exam = self.stored_exam
         outcome = lesson_outcome(
             request.decision, exam.passed if exam else None, exam.score if exam else None
         )

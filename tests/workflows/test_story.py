@@ -13,150 +13,36 @@ that needs time, `env.sleep(...)` past it, then query.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import CancelledError
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models import rules
 from models.payloads import (
-    AttemptInput,
-    AttemptKey,
-    AttemptState,
-    AttemptTimers,
     AuditReport,
-    CompletionReport,
     DecisionReply,
     DecisionRequest,
     ExamResult,
 )
-from models.rules import Method
 from models.statuses import AttemptStatus as S
 from models.statuses import ReviewState as R
-from tests.workflows.stubs import COURSE_COMPLETE, REFUSED_CREDENTIALS, Stubs
+from tests.workflows.story import (
+    COMPLETED_ALL,
+    PASSED_ALL,
+    TIMERS,
+    attempt,
+    decide,
+    opened,
+    refusal,
+    since,
+    takes_exam,
+    until,
+)
+from tests.workflows.stubs import REFUSED_CREDENTIALS, Stubs
 from workflows.attempt import AttemptWorkflow
-
-TIMERS = AttemptTimers(
-    session_poll_interval=timedelta(minutes=10),
-    session_poll_max_interval=timedelta(minutes=30),
-    finish_window=timedelta(hours=2),
-    exam_result_window=timedelta(hours=1),
-    audit_poll_interval=timedelta(hours=1),
-    audit_deadline=timedelta(hours=6),
-)
-PASSED_ALL = "passed; lesson completed, course completed, certificate issued"
-COMPLETED_ALL = CompletionReport(
-    lesson_success=True, course_completed=True, course_reason=COURSE_COMPLETE, certificate_issued=True
-)
-
-
-# --- Driving one attempt -----------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def attempt(
-    env: WorkflowEnvironment,
-    stubs: Stubs,
-    method: Method,
-    required: bool,
-    requires_validation: bool,
-    timers: AttemptTimers = TIMERS,
-    **worker_options,
-) -> AsyncIterator[WorkflowHandle]:
-    """A worker with the stubs on its own task queue, and the attempt's workflow started on it."""
-    task_queue = f"story-{uuid.uuid4().hex[:10]}"
-    key = AttemptKey(
-        org_id=f"org-{uuid.uuid4().hex[:8]}",
-        course_id="course-1",
-        lesson_id="exam",
-        learner_id="learner-1",
-        attempt_number=1,
-    )
-    worker = Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=[AttemptWorkflow],
-        activities=stubs.activities(),
-        **worker_options,
-    )
-    async with worker:
-        handle = await env.client.start_workflow(
-            AttemptWorkflow.run,
-            AttemptInput(
-                attempt_id=key.attempt_id,
-                key=key,
-                integration_id="integration-1",
-                method=method,
-                required=required,
-                requires_validation=requires_validation,
-                timers=timers,
-            ),
-            id=key.workflow_id,
-            task_queue=task_queue,
-        )
-        yield handle
-
-
-def since(later: datetime, earlier: datetime) -> timedelta:
-    """Workflow time between two steps, to the second: the test server's clock also runs on in
-    real time (a few milliseconds a test) besides the time it skips."""
-    return timedelta(seconds=round((later - earlier).total_seconds()))
-
-
-async def until(
-    handle: WorkflowHandle, predicate: Callable[[AttemptState], bool], timeout: float = 5.0
-) -> AttemptState:
-    """Query until the attempt's state satisfies `predicate` (queries do not skip time)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        state = await handle.query(AttemptWorkflow.state)
-        if predicate(state):
-            return state
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out; last state: {state}")
-        await asyncio.sleep(0.01)
-
-
-async def opened(handle: WorkflowHandle) -> AttemptState:
-    """The ProctorFree session exists: the learner sees the set-up button."""
-    return await until(handle, lambda s: s.vendor_session_id is not None)
-
-
-GOOD_EXAM = ExamResult(score=88, passed=True)
-
-
-async def takes_exam(handle: WorkflowHandle, exam: ExamResult | None = GOOD_EXAM) -> AttemptState:
-    """The learner starts, submits the quiz (unless `exam` is None) and presses FINISH; the
-    vendor's webhooks are the signals they become."""
-    await opened(handle)
-    await handle.signal(AttemptWorkflow.learner_started)
-    await until(handle, lambda s: s.status == S.IN_PROGRESS)
-    if exam is not None:
-        await handle.signal(AttemptWorkflow.exam_result, exam)
-        await until(handle, lambda s: s.exam is not None)
-    await handle.signal(AttemptWorkflow.learner_finished)
-    return await until(handle, lambda s: s.finished)
-
-
-async def decide(handle: WorkflowHandle, decision: str, reviewer: str = "rita@lms") -> DecisionReply:
-    return await handle.execute_update(
-        AttemptWorkflow.decide, DecisionRequest(decision=decision, reviewer=reviewer)
-    )
-
-
-async def refusal(handle: WorkflowHandle, decision: str, reviewer: str = "rita@lms") -> str:
-    """The text a refused decision is answered with."""
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await decide(handle, decision, reviewer)
-    return refused.value.cause.message
-
 
 # --- Requires validation off ---------------------------------------------------------------------
 
@@ -182,7 +68,7 @@ async def test_optional_lesson_without_validation_completes_on_the_exam_result_a
     ]
     assert stubs.statuses == [S.AWAITING_SETUP, S.IN_PROGRESS, S.FINISHED, S.COMPLETED]
     assert stubs.reports == [COMPLETED_ALL]
-    assert stubs.completions[0].decision is None and stubs.completions[0].exam.score == 91
+    assert stubs.completions[0].decision is None and stubs.stored_exam.score == 91
     assert stubs.step("completed").detail == COMPLETED_ALL.model_dump()
 
 
@@ -491,44 +377,6 @@ async def test_a_learner_who_never_finishes_expires_and_the_vendor_session_is_cl
     assert since(stubs.step("expired").at, opened_at) <= TIMERS.finish_window
 
 
-# The finish wait ends when its poll's retries run out: Temporal schedules no retry past the
-# poll's schedule-to-close deadline, so the last poll comes up to one (backed-off) interval
-# before the window closes, and the attempt expires then. With these timers (polls at 10, 20,
-# 40, 70 and 100 minutes) that is at 1 h 40 of a 2 h window. The audit wait covers the same gap
-# by waiting for the webhook until the deadline itself; the finish wait does not.
-EXPIRES_EARLY = pytest.mark.xfail(
-    strict=True, reason="the attempt expires at the last poll, up to one poll interval before the window"
-)
-
-
-@EXPIRES_EARLY
-async def test_a_learner_who_never_finishes_expires_at_the_finish_window_not_before(time_skipping):
-    stubs = Stubs()
-    async with attempt(time_skipping, stubs, "record_only", required=True, requires_validation=True) as h:
-        await opened(h)
-        final = await h.result()
-
-    assert final.status == S.EXPIRED
-    opened_at = stubs.step("vendor_session_created").at
-    assert since(stubs.step("expired").at, opened_at) == TIMERS.finish_window
-
-
-@EXPIRES_EARLY
-async def test_a_learner_who_presses_finish_inside_the_window_is_not_expired(time_skipping):
-    stubs = Stubs()
-    async with attempt(time_skipping, stubs, "record_only", required=False, requires_validation=False) as h:
-        await opened(h)
-        await h.signal(AttemptWorkflow.learner_started)
-        await h.signal(AttemptWorkflow.exam_result, ExamResult(score=70, passed=True))
-        await time_skipping.sleep(TIMERS.finish_window - timedelta(minutes=10))
-        state = await h.query(AttemptWorkflow.state)
-        assert state.status == S.IN_PROGRESS, f"{state.status} with 10 minutes of the window left"
-        await h.signal(AttemptWorkflow.learner_finished)
-        final = await h.result()
-
-    assert final.status == S.COMPLETED and final.finished, stubs.events
-
-
 async def test_an_exam_result_that_never_arrives_is_noted_and_a_decision_still_completes(time_skipping):
     stubs = Stubs()
     async with attempt(time_skipping, stubs, "record_only", required=True, requires_validation=False) as h:
@@ -553,7 +401,7 @@ async def test_an_exam_result_that_never_arrives_is_noted_and_a_decision_still_c
     ]
     missing = stubs.step("exam_result_missing")
     assert since(missing.at, stubs.step("learner_finished").at) == TIMERS.exam_result_window
-    assert [c.exam for c in stubs.completions] == [None]
+    assert stubs.stored_exam is None and [c.decision for c in stubs.completions] == ["pass"]
 
 
 async def test_an_optional_lesson_whose_exam_result_never_arrives_ends_without_a_lesson_completion(

@@ -45,7 +45,9 @@ async def record_exam_result(
     org_id: str = Depends(lms_org),
     svc: Services = Depends(services),
 ) -> ExamResultAccepted:
-    """The quiz result; the attempt's workflow takes it from here (202: it acts on it shortly)."""
+    """The quiz result; the attempt's workflow takes it from here (202: it acts on it shortly).
+    409 when it can no longer count, saying why: the attempt expired, completed without a result,
+    or has a different one; nothing is stored then."""
     async with temporal_reachable():
         attempt = await signals.record_exam_result(svc.temporal, svc.sessions, org_id, attempt_id, body)
     return ExamResultAccepted(
@@ -67,6 +69,8 @@ async def get_attempt(
 
 
 def _what_happens_next(attempt: Attempt) -> str:
+    if attempt.status == AttemptStatus.COMPLETED:
+        return "exam result recorded already: the attempt is complete"
     if not attempt.requires_validation:
         return "exam result recorded: the lesson completes once the learner has finished proctoring"
     return "exam result recorded: the lesson completes when a reviewer passes or fails the proctoring"

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from models.api import DecisionIn, ReviewTaskDetail, ReviewTaskOut, ReviewTaskPage
 from models.payloads import DecisionReply
+from models.rules import TASK_CLOSED
 from models.statuses import ReviewState
 from starter import decisions
 from store import queries
@@ -25,7 +26,9 @@ TaskId = Path(min_length=1, max_length=200)
 
 @router.get("", response_model=ReviewTaskPage)
 async def list_review_tasks(
-    state: ReviewState | None = Query(None, description="not_ready, ready_for_review, passed or failed"),
+    state: ReviewState | None = Query(
+        None, description="not_ready, ready_for_review, passed, failed or closed (ended without a decision)"
+    ),
     course_id: str | None = Query(None, min_length=1, max_length=200),
     open_only: bool | None = Query(
         None, alias="open", description="true: not completed yet; false: completed"
@@ -60,7 +63,8 @@ async def decide(
     svc: Services = Depends(services),
 ) -> DecisionReply:
     """Pass or fail the proctoring: completes the task, the lesson, and the course when this was
-    its last required lesson. 409 while ProctorFree is still auditing."""
+    its last required lesson. 409 while ProctorFree is still auditing, for a task closed without a
+    decision, and for an attempt whose workflow has closed (it is reconciled: the reply says why)."""
     async with temporal_reachable():
         return await decisions.decide_task(
             svc.temporal, svc.sessions, org_id, task_id, body.decision, body.reviewer
@@ -77,6 +81,11 @@ def notice_for(row: queries.TaskRow) -> str:
     if task.state == ReviewState.READY_FOR_REVIEW:
         flagged = " ProctorFree flagged it, or its audit did not arrive in time." if task.flagged else ""
         return f"Ready for review: open the session in ProctorFree (review_url), then pass or fail.{flagged}"
+    if task.state == ReviewState.CLOSED:
+        return (
+            f"Closed: {TASK_CLOSED}. To set a proctoring result, PATCH "
+            f"/api/v1/courses/{task.course_id}/learners/{task.learner_id}/lessons/{task.lesson_id}."
+        )
     return (
         f"Completed: proctoring {task.state} by {task.decided_by or 'a reviewer'}. To change the result, "
         f"PATCH /api/v1/courses/{task.course_id}/learners/{task.learner_id}/lessons/{task.lesson_id}."

@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
-from models.statuses import ReviewState
-from models.tables import Attempt, Course, Learner, Lesson, ReviewTask
+from models.statuses import ReviewState, StepEvent
+from models.tables import Attempt, AttemptEvent, Course, Learner, Lesson, ReviewTask
 from proctorflow.errors import Invalid
 from store import queries
 from web.review.pages import ROOT
-from web.review.timeline import Step, finished_at, timeline
+from web.review.timeline import Step, audit_escalates_at, finished_at, timeline
 
 PAGE_SIZE = 50
 AUDIT_USUALLY_WITHIN = timedelta(hours=24)  # "ProctorFree audits ... usually within 24 hours"
@@ -27,6 +27,7 @@ STATE_LABELS = {
     ReviewState.READY_FOR_REVIEW: "Ready for review",
     ReviewState.PASSED: "Passed",
     ReviewState.FAILED: "Failed",
+    ReviewState.CLOSED: "Closed",
 }
 
 
@@ -132,6 +133,8 @@ class TaskView:
     lesson_title: str | None
     steps: list[Step]
     audit_expected_by: datetime | None
+    audit_escalates_at: datetime | None  # the workflow's deadline (a setting), when it waits for one
+    ended_because: str | None = None  # why the attempt ended without a decision, as its last step says
 
 
 def load_task(session: Session, org_id: str, task_id: str) -> TaskView:
@@ -150,4 +153,12 @@ def load_task(session: Session, org_id: str, task_id: str) -> TaskView:
         lesson_title=lesson.title if lesson else None,
         steps=timeline(story.events),
         audit_expected_by=finished + AUDIT_USUALLY_WITHIN,
+        audit_escalates_at=audit_escalates_at(story.events),
+        ended_because=_ended_because(story.events),
     )
+
+
+def _ended_because(events: list[AttemptEvent]) -> str | None:
+    ends = (StepEvent.CANCELLED, StepEvent.ABANDONED)
+    last = next((event for event in reversed(events) if event.event in ends), None)
+    return str((last.detail or {}).get("reason") or last.event) if last is not None else None

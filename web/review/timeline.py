@@ -34,10 +34,11 @@ Told = tuple[str, str, str]  # title, note, kind
 # exam result or decision, ignored: EXAM_RESULT_IGNORED, DECISION_IGNORED) are not part of the story.
 TOLD: dict[StepEvent, Callable[[dict[str, Any]], Told]] = {
     E.OPENED: lambda _: ("Lesson opened", "the learner opened the proctored lesson", "done"),
+    E.EXAM_RESULT: lambda detail: ("Exam result received", _exam_note(detail), "done"),
     E.VENDOR_SESSION_CREATED: lambda _: ("ProctorFree session created", "", "done"),
     E.LEARNER_STARTED: lambda _: ("Learner started", "confirmed and started the proctored session", "done"),
     E.LEARNER_FINISHED: lambda detail: ("Learner finished", _finished_note(detail), "done"),
-    E.AWAITING_AUDIT: lambda _: ("Waiting for ProctorFree's audit", "usually within 24 hours", "wait"),
+    E.AWAITING_AUDIT: lambda detail: ("Waiting for ProctorFree's audit", _audit_wait_note(detail), "wait"),
     E.AUDIT: lambda detail: ("Audited", _audit_note(detail), "problem" if _flagged(detail) else "done"),
     E.READY_FOR_REVIEW: lambda _: ("Ready for review", "a reviewer can pass or fail it", "wait"),
     E.DECIDED: lambda detail: (_decided_title(detail), f"by {detail.get('by') or 'a reviewer'}", "decision"),
@@ -46,6 +47,7 @@ TOLD: dict[StepEvent, Callable[[dict[str, Any]], Told]] = {
     E.COMPLETED: lambda _: ("Attempt complete", "", "done"),
     E.EXPIRED: lambda _: ("Expired", "the learner never finished within the window", "problem"),
     E.CANCELLED: lambda _: ("Cancelled", "cancelled by ops", "problem"),
+    E.ABANDONED: lambda detail: ("Abandoned", str(detail.get("reason") or "its workflow ended"), "problem"),
     E.PARKED: lambda detail: ("Waiting for ops", str(detail.get("reason", "")), "problem"),
     E.RESUMED: lambda _: ("Resumed", "the integration was fixed", "done"),
     E.EXAM_RESULT_MISSING: lambda _: ("No exam result", "the LMS sent no quiz result in time", "problem"),
@@ -77,6 +79,12 @@ def _finished_note(detail: dict[str, Any]) -> str:
     return "pressed FINISH in the ProctorFree window"
 
 
+def _exam_note(detail: dict[str, Any]) -> str:
+    note = "quiz passed" if detail.get("passed") else "quiz failed"
+    score = detail.get("score")
+    return note if score is None else f"{note}, score {score:g}"
+
+
 def _flagged(detail: dict[str, Any]) -> bool:
     return bool(detail.get("escalated")) or detail.get("outcome") == "flagged"
 
@@ -97,3 +105,19 @@ def _completion_note(detail: dict[str, Any]) -> str:
     if detail.get("certificate_issued"):
         parts.append("certificate issued")
     return ", ".join(parts)
+
+
+def audit_escalates_at(events: list[AttemptEvent]) -> datetime | None:
+    """When a missing audit is escalated (the workflow's deadline, a setting), as the
+    `awaiting_audit` step recorded it."""
+    waiting = next((event for event in reversed(events) if event.event == E.AWAITING_AUDIT), None)
+    escalates_at = (waiting.detail or {}).get("escalates_at") if waiting is not None else None
+    return datetime.fromisoformat(escalates_at) if escalates_at else None
+
+
+def _audit_wait_note(detail: dict[str, Any]) -> str:
+    escalates_at = detail.get("escalates_at")
+    if not escalates_at:
+        return "usually within 24 hours"
+    at = datetime.fromisoformat(escalates_at)
+    return f"usually within 24 hours; escalated at {at:%Y-%m-%d %H:%M} UTC if it has not arrived"
