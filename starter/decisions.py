@@ -37,7 +37,16 @@ async def decide_task(
         raise Conflict(rules.AUDIT_PENDING, {"state": task.state})
     previous = rules.decision_of(state)
     if previous is not None and AttemptStatus(attempt.status) == AttemptStatus.COMPLETED:
-        return _answer_closed(previous, decision, attempt)
+        if decision != previous:
+            return _answer_closed(previous, decision, attempt)
+        # The same decision again still goes to a running workflow: the database can be ahead
+        # of the run's history (the decision was written by a workflow task that was then lost
+        # with its worker, so the Update that brought it is gone and the run waits for it).
+        # The run takes it and writes the same steps again (idempotent); a closed run cannot.
+        try:
+            return await _update_until_accepted(client, attempt, decision, reviewer)
+        except WorkflowClosed:
+            return _answer_closed(previous, decision, attempt)
     return await decide_attempt(client, sessions, attempt, decision, reviewer)
 
 
@@ -51,16 +60,22 @@ async def decide_attempt(
     client: Client, sessions: SessionFactory, attempt: Attempt, decision: str, reviewer: str
 ) -> DecisionReply:
     try:
-        for try_number in range(1, UPDATE_TRIES):
-            try:
-                return await _update(client, attempt, decision, reviewer)
-            except RPCError as error:
-                if error.status != RPCStatusCode.FAILED_PRECONDITION:
-                    raise
-                await asyncio.sleep(0.2 * try_number)
-        return await _update(client, attempt, decision, reviewer)
+        return await _update_until_accepted(client, attempt, decision, reviewer)
     except WorkflowClosed as closed:
         raise await _closed_refusal(client, sessions, attempt) from closed
+
+
+async def _update_until_accepted(
+    client: Client, attempt: Attempt, decision: str, reviewer: str
+) -> DecisionReply:
+    for try_number in range(1, UPDATE_TRIES):
+        try:
+            return await _update(client, attempt, decision, reviewer)
+        except RPCError as error:
+            if error.status != RPCStatusCode.FAILED_PRECONDITION:
+                raise
+            await asyncio.sleep(0.2 * try_number)
+    return await _update(client, attempt, decision, reviewer)
 
 
 class WorkflowClosed(Exception):

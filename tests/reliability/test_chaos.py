@@ -313,7 +313,15 @@ async def assert_no_workflow_left_running(system: System, course_id: str, attemp
         if (running.count, completed.count) == (0, attempts) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
-    assert (running.count, completed.count) == (0, attempts)
+    if running.count:
+        still = [
+            await _post_mortem(system, {"workflow_id": found.id})
+            async for found in system.client.list_workflows(
+                f'CourseId="{course_id}" AND ExecutionStatus="Running"'
+            )
+        ]
+        raise AssertionError(f"{running.count} workflows still running; post-mortem: {still}")
+    assert completed.count == attempts
 
 
 def _open_attempts(system: System) -> int:
