@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from cli.dev_layout import child_environment
+from proctorflow.settings import Settings, get_settings
 from proctorflow.temporal import register_search_attributes
 from tests.support.keys import TEST_CONVERTER
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -47,3 +49,17 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+def ops_environment(monkeypatch) -> Iterator[callable]:
+    """Point the CLI's settings (PROCTORFLOW_* variables) at a given system."""
+
+    def point_at(settings: Settings) -> None:
+        for name, value in child_environment(settings).items():
+            if name.startswith("PROCTORFLOW_"):
+                monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield point_at
+    get_settings.cache_clear()

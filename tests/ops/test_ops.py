@@ -7,19 +7,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from cli.dev_layout import child_environment
 from cli.ops import add_ops_commands
 from models.payloads import workflow_id_for
 from models.tables import Attempt
 from proctorflow.errors import Conflict, Invalid, NotFound
-from proctorflow.settings import Settings, get_settings
+from proctorflow.settings import Settings
 from starter import ops
 from store.db import make_engine, session_factory, transaction
 from tests.api.helpers import learner_takes_exam, open_attempt, proctored_course, unique, vendor_session
@@ -33,20 +31,6 @@ def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="proctorflow")
     add_ops_commands(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
-
-
-@pytest.fixture
-def ops_environment(monkeypatch) -> Iterator[callable]:
-    """Point the CLI's settings (PROCTORFLOW_* variables) at a given system."""
-
-    def point_at(settings: Settings) -> None:
-        for name, value in child_environment(settings).items():
-            if name.startswith("PROCTORFLOW_"):
-                monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield point_at
-    get_settings.cache_clear()
 
 
 def stored_attempt(number: int, status: str, idle: timedelta, error_reason: str | None = None) -> Attempt:

@@ -16,17 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-from collections.abc import Iterator
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
-from cli.dev_layout import child_environment
 from cli.ops import add_ops_commands
 from models.payloads import workflow_id_for
-from proctorflow.settings import Settings, get_settings
 from starter import ops
 from tests.api.helpers import (
     assert_refused,
@@ -47,20 +44,6 @@ TERMINATED = "its workflow was terminated before the attempt ended"
 async def stack(dev_server, tmp_path_factory) -> Stack:
     async with running_stack(dev_server.client, tmp_path_factory.mktemp("case2")) as running:
         yield running
-
-
-@pytest.fixture
-def ops_environment(monkeypatch) -> Iterator[callable]:
-    """Point the CLI's settings (PROCTORFLOW_* variables) at a given system."""
-
-    def point_at(settings: Settings) -> None:
-        for name, value in child_environment(settings).items():
-            if name.startswith("PROCTORFLOW_"):
-                monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield point_at
-    get_settings.cache_clear()
 
 
 async def cli(*argv: str) -> int:

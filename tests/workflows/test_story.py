@@ -1,13 +1,7 @@
 """The attempt's story, one test per branch: the real `AttemptWorkflow` on the time-skipping
 server, its activities stubbed in memory (tests/workflows/stubs.py), so each branch runs in a
 fraction of a second. test_source_rules.py tells the same stories against the real database
-and the ProctorFree emulator.
-
-Time skips only while a test awaits the workflow's result or `env.sleep(...)`: queries and
-updates do not skip it. Times are asserted on workflow time (the `at` of the written steps).
-Await the result only once the workflow will end by itself: an idle workflow waiting for a
-signal is skipped straight to the test server's default ten-year run timeout. To reach a state
-that needs time, `env.sleep(...)` past it, then query.
+and the ProctorFree emulator. How time skips here: tests/workflows/story.py.
 """
 
 from __future__ import annotations
