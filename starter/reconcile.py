@@ -11,6 +11,12 @@ undo a decision or a completion.
 
 `open`, `cancel`, a decision on a closed workflow, `proctorflow stuck` and `proctorflow
 reconcile` ask here.
+
+One more way the two disagree: a decision the database holds (the attempt completed) that its
+own run never took, because the workflow task that wrote it was lost with its worker and the
+Update that brought it was lost with a Temporal restart. The run still waits for a decision;
+reconciling sends it the stored one again as a signal (the run writes the same steps again,
+which changes nothing; a run that had taken it ignores it).
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.payloads import DecisionRequest
 from models.rules import RESET_CANNOT_UNDO
 from models.statuses import TERMINAL, AttemptStatus
 from models.tables import Attempt
 from proctorflow.errors import NotFound
 from store import records
 from store.db import SessionFactory, transaction
+from workflows.attempt import AttemptWorkflow
 
 WORKFLOW_TYPE = "AttemptWorkflow"
 RUNNING_ATTEMPTS = f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
@@ -74,7 +82,7 @@ class Reconciled:
     """What reconciling one attempt did."""
 
     attempt_id: str
-    action: Literal["abandoned", "terminated", "none"]
+    action: Literal["abandoned", "terminated", "redelivered", "none"]
     status: str  # the attempt's status afterwards
     run: LatestRun
     message: str
@@ -125,8 +133,13 @@ async def reconcile_all(client: Client, sessions: SessionFactory) -> list[Reconc
         running[execution.id] = execution.run_id
     open_ones, ended_ones = await asyncio.to_thread(_candidates, sessions, set(running))
     needed = [attempt for attempt in open_ones if attempt.workflow_id not in running]
-    # An ended attempt's own run may still be finishing its last steps: only another run counts.
-    needed += [attempt for attempt in ended_ones if running[attempt.workflow_id] != attempt.run_id]
+    # An ended attempt's own run may still be finishing its last steps, or wait for a decision
+    # it lost: a completed one gets its decision again (harmless to a run that has it).
+    needed += [
+        attempt
+        for attempt in ended_ones
+        if running[attempt.workflow_id] != attempt.run_id or attempt.status == AttemptStatus.COMPLETED
+    ]
     done = []
     for attempt in needed:
         run = await latest_run(client, attempt.workflow_id)  # visibility may lag: ask the run itself
@@ -169,7 +182,30 @@ async def _reconcile(
             f"attempt {attempt.id} is {attempt.status}: its workflow's new run {run.run_id} "
             f"was terminated ({RESET_CANNOT_UNDO})",
         )
+    if ended and run.running and attempt.status == AttemptStatus.COMPLETED:
+        decision = await asyncio.to_thread(_stored_decision, sessions, attempt.id)
+        if decision is not None and await _redeliver(client, attempt, run, decision):
+            return Reconciled(
+                attempt.id,
+                "redelivered",
+                attempt.status,
+                run,
+                f"attempt {attempt.id} is completed but its workflow still runs: its decision "
+                f"({decision.decision}) was sent to it again",
+            )
     return Reconciled(attempt.id, "none", attempt.status, run, _nothing_to_do(attempt, run))
+
+
+async def _redeliver(client: Client, attempt: Attempt, run: LatestRun, decision: DecisionRequest) -> bool:
+    """The stored decision, to the run that wrote it; False when that run has closed meanwhile."""
+    handle = client.get_workflow_handle(attempt.workflow_id, run_id=run.run_id)
+    try:
+        await handle.signal(AttemptWorkflow.submit_decision, decision)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 def _nothing_to_do(attempt: Attempt, run: LatestRun) -> str:
@@ -184,6 +220,11 @@ def _read(sessions: SessionFactory, attempt_id: str) -> Attempt:
     if attempt is None:
         raise NotFound(f"attempt {attempt_id} does not exist")
     return attempt
+
+
+def _stored_decision(sessions: SessionFactory, attempt_id: str) -> DecisionRequest | None:
+    with sessions() as session:
+        return records.stored_decision(session, attempt_id)
 
 
 def _abandon(sessions: SessionFactory, attempt_id: str, reason: str, at: datetime) -> bool:

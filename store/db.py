@@ -11,15 +11,26 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 SessionFactory = Callable[[], Session]
+# How long a statement waits for another writer's lock before it fails. Shorter than the
+# workflow's write timeout (15 s): a write held up by a lock fails in its own thread and is
+# retried by its activity's policy, rather than outliving its timeout while holding a worker
+# thread and a connection that the retry then queues behind.
+LOCK_WAIT_MS = 10_000
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": LOCK_WAIT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"options": f"-c lock_timeout={LOCK_WAIT_MS}"},
+    )
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -36,7 +47,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -10,7 +10,14 @@ from enum import Enum
 
 from sqlmodel import Session, col, delete, select
 
-from models.payloads import CompletionReport, DecisionStep, ReviewTaskChange, StatusChange, StepBatch
+from models.payloads import (
+    CompletionReport,
+    DecisionRequest,
+    DecisionStep,
+    ReviewTaskChange,
+    StatusChange,
+    StepBatch,
+)
 from models.rules import (
     DECISION_OR_COMPLETION_STEPS,
     decision_of,
@@ -92,8 +99,15 @@ def record_decision(session: Session, step: DecisionStep) -> CompletionReport:
     write = _step_writer(
         session, step.decided.attempt_id, [c.seq for c in (step.decided, *step.reported)], step.decided.run_id
     )
-    if write(step.decided) == Written.IGNORED:
+    decided = write(step.decided)
+    if decided == Written.IGNORED:
         return _stored_report(session, step)
+    if decided == Written.REPEATED:
+        # A retry, or a run taking the same decision again (its workflow task was lost with the
+        # worker): what the first write reported stands; the course may have moved on since.
+        reported = _reported_at(session, step.reported[0])
+        if reported is not None:
+            return reported
     if step.review is not None:
         upsert_review_task(session, step.review)
     report = complete_attempt(session, step.completion)
@@ -393,6 +407,30 @@ def abandon(session: Session, attempt_id: str, reason: str, at: datetime) -> boo
         upsert_review_task(session, ReviewTaskChange(attempt_id=attempt.id, state=ReviewState.CLOSED, at=at))
     session.flush()
     return True
+
+
+def stored_decision(session: Session, attempt_id: str) -> DecisionRequest | None:
+    """The decision the attempt's story holds (its last `decided` step), as a reviewer sent it."""
+    decided = session.exec(
+        select(AttemptEvent)
+        .where(AttemptEvent.attempt_id == attempt_id, AttemptEvent.event == StepEvent.DECIDED)
+        .order_by(col(AttemptEvent.seq).desc())
+    ).first()
+    if decided is None:
+        return None
+    return DecisionRequest(decision=decided.detail["decision"], reviewer=decided.detail.get("by") or "ops")
+
+
+def _reported_at(session: Session, change: StatusChange) -> CompletionReport | None:
+    """The completion report a decision's write stored with its completion step, if written."""
+    recorded = session.exec(
+        select(AttemptEvent).where(
+            AttemptEvent.attempt_id == change.attempt_id, AttemptEvent.seq == change.seq
+        )
+    ).first()
+    if recorded is None or recorded.event != change.event:
+        return None
+    return CompletionReport.model_validate(recorded.detail)
 
 
 def _stored_report(session: Session, step: DecisionStep) -> CompletionReport:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from proctorflow.errors import Refused
@@ -31,6 +32,16 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("invalid", f"the request is not valid: {summary}", {"problems": problems}),
             status_code=422,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # A lock held too long, a lost connection: nothing was written (the transaction rolled
+        # back), and the same call later succeeds. The statement is not echoed: it holds data.
+        return JSONResponse(
+            error_body("unavailable", "the database is busy or unreachable: nothing was changed; try again"),
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(HTTPException)

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from models.statuses import AttemptStatus, ReviewState, StepEvent
     from proctorflow import metrics
 
-RECORD_TIMEOUT = timedelta(seconds=15)
+RECORD_TIMEOUT = timedelta(seconds=15)  # longer than a lock wait (store.db.LOCK_WAIT_MS)
 # A database that is down is waited out: quick retries first, then (past RETRY_BY_TIMER) each
 # retry waits on a durable timer, so a long outage costs a few history events a retry instead of
 # a workflow task every few seconds. A write refused outright is not retried (WRITE_REFUSALS).

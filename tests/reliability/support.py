@@ -157,6 +157,9 @@ LESSONS = (
     LessonPlan("spot-check", "record_only", required=False, requires_validation=True),  # decided in progress
 )
 DECIDED = {"passed", "failed", "completed"}
+PASSED_QUIZ = {"score": 88, "passed": True}
+# The points of `Driver.take`'s script, in order, where ops may step in (`Driver.reached`).
+STAGES = ("opened", "session", "started", "result", "finished", "audited", "ready", "completed")
 
 
 def learner_ids(count: int) -> list[str]:
@@ -181,43 +184,75 @@ class Driver:
     course_id: str
     tally: Tally
     deadline: float  # time.monotonic() past which the script gives up
+    rewound: set[str] = field(default_factory=set)  # attempts whose workflow ops reset
 
-    async def take(self, learner: str, lesson: LessonPlan, fail: bool) -> str:
-        """One attempt from the first page load to its completion; returns its id."""
+    async def take(
+        self,
+        learner: str,
+        lesson: LessonPlan,
+        fail: bool,
+        quiz: dict = PASSED_QUIZ,
+        late_result: bool = False,
+    ) -> str:
+        """One attempt from the first page load to its completion; returns its id. `late_result`:
+        the LMS sends the quiz result only after the reviewer's decision (the workflow waits for it
+        before it completes the lesson)."""
         attempt_id = await self.open(learner, lesson.id)
-        session_id = await self.learner_takes_exam(attempt_id)
+        await self.reached(attempt_id, "opened")
+        session_id = await self.learner_takes_exam(attempt_id, None if late_result else quiz)
         if lesson.method == "full":
             await self.control("audit", session_id, outcome="clean")
+            await self.reached(attempt_id, "audited")
         decision = "fail" if fail else "pass"
         if lesson.required:
             await self.decide_task(attempt_id, decision)
         elif lesson.requires_validation:
             await self.decide_in_progress(attempt_id, learner, lesson, decision)
+        if late_result:
+            await self.send_exam_result(attempt_id, quiz)
         await self.wait_for(attempt_id, lambda a: a["status"] == "completed")
+        await self.reached(attempt_id, "completed")
         return attempt_id
+
+    async def reached(self, attempt_id: str, stage: str) -> None:
+        """A point of the script (a name in `STAGES`) where ops may step in: nothing here; the
+        chaos test's driver acts on the attempts it chose."""
 
     async def open(self, learner: str, lesson_id: str) -> str:
         """The learner opens the lesson page: the LMS calls "lesson opened"."""
+        return (await self.open_lesson(learner, lesson_id))["attempt_id"]
+
+    async def open_lesson(self, learner: str, lesson_id: str) -> dict:
+        """ "Lesson opened", as the LMS sends it on every page load; its reply."""
         person = {"id": learner, "name": f"Learner {learner}", "email": f"{learner}@example.org"}
         body = {"course_id": self.course_id, "lesson_id": lesson_id, "learner": person, "attempt_number": 1}
         opened = await self.call("POST", "/attempts/open", {200}, "open", json=body)
         assert opened is not None
-        return opened.json()["attempt_id"]
+        return opened.json()
 
-    async def learner_takes_exam(self, attempt_id: str) -> str:
-        """Confirm and start in ProctorFree, the LMS reports the quiz, FINISH; returns the session."""
+    async def learner_takes_exam(self, attempt_id: str, quiz: dict | None = PASSED_QUIZ) -> str:
+        """Confirm and start in ProctorFree, the LMS reports the quiz (unless `quiz` is None: it
+        comes later), FINISH; returns the session."""
         attempt = await self.wait_for(attempt_id, lambda a: a["vendor_session_id"] is not None)
         session_id = attempt["vendor_session_id"]
+        await self.reached(attempt_id, "session")
         await self.control("start", session_id)
-        result = {"score": 88, "passed": True}
-        await self.call("POST", f"/attempts/{attempt_id}/exam-result", {202}, "exam-result", json=result)
+        await self.reached(attempt_id, "started")
+        if quiz is not None:
+            await self.send_exam_result(attempt_id, quiz)
+        await self.reached(attempt_id, "result")
         await self.control("finish", session_id)
+        await self.reached(attempt_id, "finished")
         return session_id
+
+    async def send_exam_result(self, attempt_id: str, quiz: dict) -> None:
+        await self.call("POST", f"/attempts/{attempt_id}/exam-result", {202}, "exam-result", json=quiz)
 
     async def decide_task(self, attempt_id: str, decision: str) -> None:
         attempt = await self.wait_for(
             attempt_id, lambda a: (a["review_task"] or {}).get("state") == "ready_for_review"
         )
+        await self.reached(attempt_id, "ready")
         body = {"decision": decision, "reviewer": "chaos-reviewer"}
         await self._decide("POST", f"/review-tasks/{attempt['review_task']['id']}/decision", body, attempt_id)
 
@@ -226,19 +261,22 @@ class Driver:
     ) -> None:
         """An optional lesson that requires validation has no task: its proctoring column decides."""
         await self.wait_for(attempt_id, lambda a: a["status"] == "ready_for_review")
+        await self.reached(attempt_id, "ready")
         body = {"proctoring_result": f"{decision}ed", "reason": "spot check", "changed_by": "chaos-reviewer"}
         path = f"/courses/{self.course_id}/learners/{learner}/lessons/{lesson.id}"
         await self._decide("PATCH", path, body, attempt_id)
 
     async def _decide(self, method: str, path: str, body: dict, attempt_id: str) -> None:
         """Retried only while the attempt shows no decision: a retry after a lost reply must not
-        become a second decision."""
+        become a second decision. An attempt whose workflow ops reset (`rewound`) may have its
+        review task rewound away for a moment (404) until its new run catches up: asked again."""
 
         async def decided() -> bool:
             return (await self.attempt(attempt_id))["status"] in DECIDED
 
+        ok = {200, 409, 404} if attempt_id in self.rewound else {200, 409}
         while True:
-            reply = await self.call(method, path, {200, 409}, "decision", json=body, settled=decided)
+            reply = await self.call(method, path, ok, "decision", json=body, settled=decided)
             if reply is None or reply.status_code == 200:
                 return
             self.tally.conflicts[reply.json()["error"]["message"][:60]] += 1

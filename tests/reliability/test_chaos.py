@@ -1,40 +1,59 @@
 """Chaos: 120 proctored attempts at once, driven through the LMS API and ProctorFree's control
 API as the LMS, the learners and a reviewer would, while the worker process is SIGKILLed and
-started again, the Temporal server is killed and started again on its database file, and
-ProctorFree fails about one call in ten (5xx, timeouts, 429 with Retry-After, malformed bodies).
+started again, the Temporal server is killed and started again on its database file, ProctorFree
+fails about one call in ten (5xx, timeouts, 429 with Retry-After, malformed bodies), the
+database refuses every writer for a minute, and ops terminate some attempts' workflows and reset
+others (one of them after it completed), as from Temporal Web (`chaos_ops.py`).
 
-Afterwards the database must tell that every attempt completed and that every side effect
-happened exactly once. Reproduce with `make test PYTEST_ARGS="-s tests/reliability/test_chaos.py"`.
+Afterwards, with `proctorflow reconcile --all` run as ops would: every attempt has ended, in the
+database and in Temporal; each attempt's projection agrees with its workflow's last run; every
+side effect happened exactly once, none for the attempts ops ended; and no certificate went to a
+learner whose final quiz failed. Reproduce with `make test PYTEST_ARGS="-s
+tests/reliability/test_chaos.py"`; `PROCTORFLOW_CHAOS_SEED` (printed) replays ops' choices.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 
+from models.payloads import AttemptState
+from models.rules import RESET_CANNOT_UNDO
 from models.statuses import TERMINAL
 from models.tables import Attempt, AttemptEvent, Certificate, CourseProgress, LessonProgress, ReviewTask
 from proctorflow.codec import new_key_spec
 from proctorflow.settings import Settings
 from proctorfree.emulator.app import create_app as create_emulator
 from proctorfree.emulator.faults import Faults
+from starter.reconcile import Reconciled, reconcile_all
 from store.db import SessionFactory, make_engine, session_factory
+from tests.reliability.chaos_ops import (
+    TERMINATE_REASON,
+    ChaosDriver,
+    Done,
+    Ops,
+    events_of,
+    plan_targets,
+    projection_of,
+)
 from tests.reliability.support import (
     LESSONS,
-    Driver,
+    PASSED_QUIZ,
     LessonPlan,
     Tally,
     TemporalServer,
@@ -42,14 +61,26 @@ from tests.reliability.support import (
     injected_faults,
     learner_ids,
 )
-from tests.support.database import fresh_database_url
+from tests.support.database import DatabaseOutage, fresh_database_url
 from tests.support.servers import serve_in_thread
 from tests.support.settings import loopback_settings
 from tests.support.stack import QUICK
 from web.app import create_app
 
+T = TypeVar("T")
 LEARNERS = 30
 FAILED_BY_REVIEWER = {learner for i, learner in enumerate(learner_ids(LEARNERS)) if i % 5 == 4}
+# These pass the proctoring review of the final exam but fail its quiz; for half of them the LMS
+# sends the quiz result only after the reviewer's pass. None of them may get a certificate.
+FAILED_QUIZ = {learner for i, learner in enumerate(learner_ids(LEARNERS)) if i % 5 == 3}
+LATE_QUIZ = {learner for i, learner in enumerate(learner_ids(LEARNERS)) if i % 10 == 3}
+# These open their lessons while the database is down (the LMS's calls then fail and are retried):
+# seconds after the attempts start, one learner every few seconds from a little after the outage began.
+LATE_OPENERS = {
+    learner: 20.0 + 4.0 * n
+    for n, learner in enumerate(learner for i, learner in enumerate(learner_ids(LEARNERS)) if i % 10 == 6)
+}
+FAILING_QUIZ = {"score": 41, "passed": False}
 FAULTS = Faults(
     error_rate=0.1,
     error_kinds=["5xx", "timeout", "429", "malformed"],
@@ -58,22 +89,29 @@ FAULTS = Faults(
     seed=20240611,
 )
 # Seconds after the attempts start: what is killed. Each finds attempts in flight: three worker
-# kills and the Temporal crash come within 20 s, before the quickest run (about 25 s) is done.
+# kills and the Temporal crash come within 20 s, before the quickest run (about 25 s) is done;
+# the database outage begins while most attempts are open and holds them all for a minute, through
+# the Temporal crash and two more worker kills.
 CHAOS = (
     (5.0, "worker"),
     (10.0, "worker"),
     (15.0, "worker"),
+    (16.0, "database"),
     (20.0, "temporal"),
     (30.0, "worker"),
     (45.0, "worker"),
 )
-DRIVE_BUDGET = 240.0  # the run takes 45-130 s on a 2-core machine, alone or beside a full test suite
+OUTAGE_SECONDS = 60.0
+# Ops' own chaos, on attempts drawn from the seed (`chaos_ops.plan_targets`), each at a point of
+# its story drawn too: ops act when the LMS's script gets there, before, during or after the outage.
+TERMINATES, RESETS, COMPLETED_RESETS = 4, 4, 1
+SEED = int(os.environ.get("PROCTORFLOW_CHAOS_SEED") or time.time_ns() % 1_000_000)
+DRIVE_BUDGET = 240.0  # the drive takes about 90 s on a 2-core machine: the outage, then ~10 s
 
 
-async def test_every_attempt_completes_exactly_once_through_worker_kills_a_temporal_restart_and_faults(
-    tmp_path,
-):
+async def test_every_attempt_ends_once_through_kills_restarts_faults_a_database_outage_and_ops(tmp_path):
     began = time.monotonic()
+    targets = plan_targets(SEED, learner_ids(LEARNERS), LESSONS, TERMINATES, RESETS, COMPLETED_RESETS)
     async with running_system(tmp_path, proctorfree_timeout=1.0) as system, clients(system) as (api, vendor):
         course_id = f"chaos-{uuid.uuid4().hex[:8]}"
         await seed_course(api, course_id)
@@ -84,14 +122,36 @@ async def test_every_attempt_completes_exactly_once_through_worker_kills_a_tempo
         (await vendor.put("/emulator/faults", json=knobs)).raise_for_status()
 
         tally = Tally()
-        driver = Driver(api, vendor, course_id, tally, deadline=time.monotonic() + DRIVE_BUDGET)
+        driver = ChaosDriver(
+            api,
+            vendor,
+            course_id,
+            tally,
+            deadline=time.monotonic() + DRIVE_BUDGET,
+            ops=Ops(system.client),
+            sessions=system.sessions,
+            targets=targets,
+            seed=SEED,
+        )
+        outage = DatabaseOutage(system.settings.database_url)
         chaos_log: list[str] = []
         done = asyncio.Event()
-        chaos = asyncio.create_task(unleash_chaos(system, done, chaos_log))
+        chaos = asyncio.create_task(unleash_chaos(system, outage, done, chaos_log))
         try:
             async with asyncio.TaskGroup() as group:
                 runs = [
-                    group.create_task(driver.take(learner, lesson, fail=_fails(learner, lesson)))
+                    group.create_task(
+                        _after(
+                            LATE_OPENERS.get(learner, 0.0),
+                            driver.take(
+                                learner,
+                                lesson,
+                                fail=_fails(learner, lesson),
+                                quiz=_quiz(learner, lesson),
+                                late_result=_late_quiz(learner, lesson),
+                            ),
+                        )
+                    )
                     for learner in learner_ids(LEARNERS)
                     for lesson in LESSONS
                 ]
@@ -99,26 +159,44 @@ async def test_every_attempt_completes_exactly_once_through_worker_kills_a_tempo
             stuck = await asyncio.to_thread(_unfinished, system, course_id)
             post_mortem = [await _post_mortem(system, attempt) for attempt in stuck[:3]]
             raise AssertionError(
-                f"{len(stuck)} attempts unfinished; {chaos_log}; post-mortem: {post_mortem}"
+                f"seed {SEED}: {len(stuck)} attempts unfinished; {chaos_log}; "
+                f"ops: {[d.describe() for d in driver.done]}; post-mortem: {post_mortem}"
             ) from failed
         finally:
             done.set()
             await chaos
+        drive_s = time.monotonic() - began
         stats = (await vendor.get("/emulator/stats")).json()
-        attempts = [run.result() for run in runs]
+        attempts = {run.result() for run in runs}
 
-        with system.sessions() as session:
-            assert_every_attempt_completed_once(session, course_id, set(attempts))
-            assert_side_effects_happened_once(session, course_id, stats)
-        await assert_no_workflow_left_running(system, course_id, len(attempts))
+        with _told_with(chaos_log, driver):
+            reconciled = await reconcile_as_ops_would(system, driver)
+            await assert_no_workflow_left_running(system, course_id)
+            with system.sessions() as session:
+                assert_every_attempt_ended_once(session, course_id, attempts, driver)
+                assert_side_effects_happened_once(session, course_id, stats, driver)
+                assert_no_certificate_for_a_failed_quiz(session, course_id)
+            await assert_projections_agree_with_last_runs(system, course_id, driver)
+            await assert_completed_resets_changed_nothing(system, driver)
 
     faults = injected_faults(FAULTS, _api_calls(stats) - calls_before_faults)
     summary = {
+        "seed": SEED,
         "attempts": len(attempts),
         "learners": LEARNERS,
         "chaos": chaos_log,
         "worker_kills": system.worker.kills,
         "temporal_restarts": system.temporal.restarts,
+        "database_outage_s": round(outage.held_seconds, 1),
+        "terminated": [d.describe() for d in driver.of("terminate").values()],
+        "reset": [d.describe() for d in driver.of("reset", "reset_completed").values()],
+        "reconciled": dict(
+            Counter(d.reconciled_by for d in driver.of("terminate").values())
+            + Counter("reconcile --all: reset run terminated" for r in reconciled if r.action == "terminated")
+            + Counter(
+                "reconcile --all: lost decision redelivered" for r in reconciled if r.action == "redelivered"
+            )
+        ),
         "vendor_api_calls": _api_calls(stats) - calls_before_faults,
         "faults_injected": dict(faults),
         "webhooks_sent": stats["webhooks_sent"],
@@ -126,10 +204,12 @@ async def test_every_attempt_completes_exactly_once_through_worker_kills_a_tempo
         "web_app_5xx_retried": dict(tally.server_errors),
         "connection_errors_retried": dict(tally.transport_errors),
         "decisions_answered_409": dict(tally.conflicts),
+        "drive_s": round(drive_s, 1),
         "wall_time_s": round(time.monotonic() - began, 1),
     }
     print("\nCHAOS SUMMARY", summary)
     assert system.worker.kills >= 3 and system.temporal.restarts == 1, chaos_log
+    assert outage.held_seconds >= OUTAGE_SECONDS - 1, chaos_log
     assert sum(faults.values()) > 0
 
 
@@ -225,67 +305,168 @@ async def seed_course(api: httpx.AsyncClient, course_id: str) -> None:
         assert reply.status_code == 200, reply.text
 
 
-async def unleash_chaos(system: System, done: asyncio.Event, log: list[str]) -> None:
-    """Kill the worker (and restart it at once: a new process takes seconds to boot) and crash
-    Temporal, on schedule, while attempts are in flight; a worker that died on its own is
-    started again and reported."""
+async def unleash_chaos(system: System, outage: DatabaseOutage, done: asyncio.Event, log: list[str]) -> None:
+    """Kill the worker (and restart it at once: a new process takes seconds to boot), crash
+    Temporal and take the database away, on schedule, while attempts are in flight; a worker that
+    died on its own is started again and reported. The outage runs beside the rest of the
+    schedule; it ends on time, or at once when the attempts are over (a failed test)."""
     loop = asyncio.get_running_loop()
     began = loop.time()
-    for at, target in CHAOS:
-        while loop.time() - began < at:
-            if done.is_set():
-                return
-            if not system.worker.alive():
-                log.append(f"{loop.time() - began:.0f}s worker exited by itself: restarted")
+    outage_held: asyncio.Task | None = None
+    try:
+        for at, target in CHAOS:
+            while loop.time() - began < at:
+                if done.is_set():
+                    return
+                if not system.worker.alive():
+                    log.append(f"{loop.time() - began:.0f}s worker exited by itself: restarted")
+                    system.worker.start()
+                await asyncio.sleep(0.5)
+            in_flight = await asyncio.to_thread(_open_attempts, system)
+            if target == "worker":
+                system.worker.kill()
                 system.worker.start()
-            await asyncio.sleep(0.5)
-        in_flight = await asyncio.to_thread(_open_attempts, system)
-        if target == "worker":
-            system.worker.kill()
-            system.worker.start()
-        else:
-            await system.temporal.crash_and_restart(system.settings)
-        log.append(f"{at:.0f}s {target} killed with {in_flight} attempts open")
+                log.append(f"{at:.0f}s worker killed with {in_flight} attempts open")
+            elif target == "temporal":
+                await system.temporal.crash_and_restart(system.settings)
+                log.append(f"{at:.0f}s temporal killed with {in_flight} attempts open")
+            else:
+                outage_held = asyncio.create_task(outage.hold(OUTAGE_SECONDS))
+                log.append(
+                    f"{at:.0f}s database locked for {OUTAGE_SECONDS:.0f}s with {in_flight} attempts open"
+                )
+    finally:
+        if outage_held is not None:
+            await _first_of(outage_held, done)
+            outage_held.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outage_held
+            log.append(f"{loop.time() - began:.0f}s database back after {outage.held_seconds:.0f}s")
+
+
+@contextlib.contextmanager
+def _told_with(chaos_log: list[str], driver: ChaosDriver) -> Iterator[None]:
+    """A failed check says which seed, chaos and ops actions led to it: enough to replay it."""
+    try:
+        yield
+    except AssertionError as failed:
+        ops = [d.describe() for d in driver.done]
+        raise AssertionError(f"seed {SEED}; chaos: {chaos_log}; ops: {ops}") from failed
+
+
+async def _first_of(task: asyncio.Task, event: asyncio.Event) -> None:
+    waiter = asyncio.create_task(event.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+
+
+async def reconcile_as_ops_would(system: System, driver: ChaosDriver) -> list[Reconciled]:
+    """`proctorflow reconcile --all`, once the LMS is done: it abandons the terminated attempts
+    the LMS left alone (the others were reconciled by the LMS's own requests) and terminates the
+    reset run of a completed attempt, unless that run ended by itself (its first write refused);
+    it gives a completed attempt whose run never took its decision (the Update lost with the
+    workflow task that wrote it and a Temporal restart) that decision again; it touches nothing
+    else."""
+    waiting = {
+        attempt_id
+        for attempt_id, done in driver.of("reset_completed").items()
+        if (await _describe(system.client, done.workflow_id, done.new_run_id)).status
+        == WorkflowExecutionStatus.RUNNING
+    }
+    outcomes = await reconcile_all(system.client, system.sessions)
+    left = {a for a, done in driver.of("terminate").items() if done.target.then == "leave"}
+    expected = {(a, "abandoned") for a in left} | {(a, "terminated") for a in waiting}
+    redelivered = {(o.attempt_id, o.action) for o in outcomes if o.action == "redelivered"}
+    assert {(o.attempt_id, o.action) for o in outcomes} - redelivered == expected, [
+        o.message for o in outcomes
+    ]
+    assert all(o.status == "completed" for o in outcomes if o.action == "redelivered"), outcomes
+    for attempt_id in left:
+        driver.of("terminate")[attempt_id].reconciled_by = "reconcile --all"
+    return outcomes
 
 
 # --- What must hold afterwards ----------------------------------------------------------------
 
 
-def assert_every_attempt_completed_once(session: Session, course_id: str, attempt_ids: set[str]) -> None:
+def assert_every_attempt_ended_once(
+    session: Session, course_id: str, attempt_ids: set[str], driver: ChaosDriver
+) -> None:
+    """Every attempt completed, but those whose workflow ops terminated: expired, their last step
+    `abandoned`, written by ops (no run). Every step recorded once, in order, none lost."""
     attempts = session.exec(select(Attempt).where(Attempt.course_id == course_id)).all()
     assert {a.id for a in attempts} == attempt_ids and len(attempts) == LEARNERS * len(LESSONS)
-    unfinished = [(a.id, a.lesson_id, a.status, a.error_reason) for a in attempts if a.status != "completed"]
+    terminated = driver.of("terminate")
+    unfinished = [
+        (a.id, a.lesson_id, a.status, a.error_reason)
+        for a in attempts
+        if a.status != ("expired" if a.id in terminated else "completed")
+    ]
     assert not unfinished, unfinished
     for attempt in attempts:
-        events = _events(session, attempt.id)
+        events = events_of(session, attempt.id)
         story = [e.event for e in events]
         # Every step recorded once, in the workflow's order, none lost: seqs 0..last with no gap.
         assert [e.seq for e in events] == list(range(attempt.last_seq + 1)), (attempt.id, story)
+        if attempt.id in terminated:
+            assert (events[-1].event, events[-1].run_id) == ("abandoned", None), (attempt.id, story)
+            assert events[-1].detail == {"reason": "its workflow was terminated before the attempt ended"}
+            assert "completed" not in story and "lesson_completed" not in story, (attempt.id, story)
+            assert story.count("vendor_session_created") <= 1 and story.count("abandoned") == 1, story
+            continue
         assert story.count("completed") == 1 and story.count("lesson_completed") == 1, (attempt.id, story)
         assert story.count("vendor_session_created") == 1, (attempt.id, story)
 
 
-def assert_side_effects_happened_once(session: Session, course_id: str, vendor_stats: dict) -> None:
+def assert_side_effects_happened_once(
+    session: Session, course_id: str, vendor_stats: dict, driver: ChaosDriver
+) -> None:
+    """Each side effect once for every attempt that completed; none for one ops terminated (its
+    lesson, and so the course of a required one, stays incomplete; its review task is closed)."""
     learners = set(learner_ids(LEARNERS))
-    passing = learners - FAILED_BY_REVIEWER
+    ended = {(d.target.learner, d.target.lesson.id) for d in driver.of("terminate").values()}
+    incomplete_course = {learner for learner, lesson_id in ended if _lesson(lesson_id).required}
+    passing = learners - FAILED_BY_REVIEWER - FAILED_QUIZ - incomplete_course
     attempts = session.exec(select(Attempt).where(Attempt.course_id == course_id)).all()
+    terminated = driver.of("terminate")
+    completed = [a for a in attempts if a.id not in terminated]
 
-    # One ProctorFree session per attempt: retried creations found the session they had made.
-    sessions = [a.vendor_session_id for a in attempts]
-    assert len(set(sessions)) == len(attempts) == len(vendor_stats["sessions"])
+    # One ProctorFree session per attempt: retried creations found the session they had made. A
+    # terminated run may have made one it never wrote down.
+    sessions = [a.vendor_session_id for a in completed]
+    assert len(set(sessions)) == len(completed) and None not in sessions
+    created = set(vendor_stats["sessions"])
+    assert {a.vendor_session_id for a in attempts if a.vendor_session_id} <= created
+    assert len(completed) <= len(created) <= len(attempts)
 
     progress = session.exec(select(LessonProgress).where(LessonProgress.course_id == course_id)).all()
     assert Counter((p.learner_id, p.lesson_id) for p in progress) == Counter(
-        {(learner, lesson.id): 1 for learner in learners for lesson in LESSONS}
+        {
+            (learner, lesson.id): 1
+            for learner in learners
+            for lesson in LESSONS
+            if (learner, lesson.id) not in ended
+        }
     )
     assert all(p.completed_at is not None for p in progress)
     failed = {(p.learner_id, p.lesson_id) for p in progress if not p.success}
-    assert failed == {(learner, "final") for learner in FAILED_BY_REVIEWER}
+    assert failed == {(learner, "final") for learner in FAILED_BY_REVIEWER | FAILED_QUIZ} - ended
 
     tasks = session.exec(select(ReviewTask).where(ReviewTask.course_id == course_id)).all()
-    required = {a.id for a in attempts if a.required}
-    assert Counter(t.attempt_id for t in tasks) == Counter({attempt_id: 1 for attempt_id in required})
-    assert all(t.completed_at is not None and t.state in ("passed", "failed") for t in tasks)
+    assert Counter(t.attempt_id for t in tasks if t.attempt_id not in terminated) == Counter(
+        {a.id: 1 for a in completed if a.required}
+    )
+    assert all(
+        t.completed_at is not None and t.state in ("passed", "failed")
+        for t in tasks
+        if t.attempt_id not in terminated
+    )
+    # A terminated attempt's task, if its learner got as far as FINISH: closed, without a decision.
+    ended_tasks = [t for t in tasks if t.attempt_id in terminated]
+    assert len({t.attempt_id for t in ended_tasks}) == len(ended_tasks)
+    assert all(
+        t.state == "closed" and t.completed_at is not None and t.decided_by is None for t in ended_tasks
+    )
 
     courses = session.exec(select(CourseProgress).where(CourseProgress.course_id == course_id)).all()
     assert {c.learner_id for c in courses if c.completed_at is not None} == passing
@@ -300,28 +481,162 @@ def assert_side_effects_happened_once(session: Session, course_id: str, vendor_s
     assert not duplicates
 
 
-async def assert_no_workflow_left_running(system: System, course_id: str, attempts: int) -> None:
-    """Temporal agrees: every attempt's workflow closed as completed, none still runs. A worker
-    killed after an attempt's last write, before its workflow task was recorded, leaves that task
-    to time out (10 s) and run again on the restarted worker: Temporal agrees a little later."""
+def assert_no_certificate_for_a_failed_quiz(session: Session, course_id: str) -> None:
+    """The final exam's quiz failed (whether its result came before or after the reviewer's
+    pass): its lesson is failed, the course not completed, no certificate."""
+    certified = set(
+        session.exec(select(Certificate.learner_id).where(Certificate.course_id == course_id)).all()
+    )
+    assert not certified & FAILED_QUIZ, sorted(certified & FAILED_QUIZ)
+    finals = session.exec(
+        select(Attempt).where(Attempt.course_id == course_id, Attempt.lesson_id == "final")
+    ).all()
+    for attempt in finals:
+        if attempt.learner_id in FAILED_QUIZ and attempt.status == "completed":
+            assert (attempt.exam_score, attempt.exam_passed) == (41, False), attempt.id
+
+
+async def assert_no_workflow_left_running(system: System, course_id: str) -> None:
+    """Temporal agrees: no attempt's workflow still runs. A worker killed after an attempt's last
+    write, before its workflow task was recorded, leaves that task to time out (10 s) and run
+    again on the restarted worker: Temporal agrees a little later."""
+    query = f'CourseId="{course_id}" AND ExecutionStatus="Running"'
     deadline = time.monotonic() + 60
-    while True:
-        running = await system.client.count_workflows(f'CourseId="{course_id}" AND ExecutionStatus="Running"')
-        completed = await system.client.count_workflows(
-            f'CourseId="{course_id}" AND ExecutionStatus="Completed"'
-        )
-        if (running.count, completed.count) == (0, attempts) or time.monotonic() > deadline:
-            break
+    while (running := await system.client.count_workflows(query)).count and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
     if running.count:
         still = [
-            await _post_mortem(system, {"workflow_id": found.id})
-            async for found in system.client.list_workflows(
-                f'CourseId="{course_id}" AND ExecutionStatus="Running"'
-            )
+            await _post_mortem(system, await asyncio.to_thread(_stored_story_of, system, found.id))
+            async for found in system.client.list_workflows(query)
         ]
         raise AssertionError(f"{running.count} workflows still running; post-mortem: {still}")
-    assert completed.count == attempts
+
+
+async def assert_projections_agree_with_last_runs(
+    system: System, course_id: str, driver: ChaosDriver
+) -> None:
+    """For every attempt, the projection tells its workflow's last run's story: a terminated run
+    left its attempt abandoned; otherwise the run that wrote the story (the attempt's run id) is
+    the last one, completed, and its result holds what the projection holds."""
+    with system.sessions() as session:
+        attempts = session.exec(select(Attempt).where(Attempt.course_id == course_id)).all()
+        stories = [(a, events_of(session, a.id), _task(session, a.id)) for a in attempts]
+    for attempt, events, task in stories:
+        latest = await system.client.get_workflow_handle(attempt.workflow_id).describe()
+        terminated = driver.of("terminate").get(attempt.id)
+        if terminated is not None:
+            assert_abandoned_by_its_terminated_run(attempt, events, latest, terminated)
+            assert await _terminated_by_ops(system.client, latest), attempt.id
+        else:
+            await assert_completed_by_its_last_run(system.client, attempt, events, task, latest, driver)
+
+
+def assert_abandoned_by_its_terminated_run(
+    attempt: Attempt, events: list[AttemptEvent], latest: WorkflowExecutionDescription, done: Done
+) -> None:
+    assert (latest.run_id, latest.status) == (done.run_id, WorkflowExecutionStatus.TERMINATED), attempt.id
+    assert attempt.status == "expired" and (events[-1].event, events[-1].run_id) == ("abandoned", None)
+    # The terminated run wrote the story before (if it got to write at all); no run after it.
+    assert attempt.run_id in (None, done.run_id), (attempt.id, attempt.run_id)
+    assert {e.run_id for e in events} <= {None, done.run_id}, attempt.id
+
+
+async def _terminated_by_ops(client: Client, run: WorkflowExecutionDescription) -> bool:
+    """Whether the run's history ends with ops' terminate (not Temporal's own, nor a reset's)."""
+    history = await client.get_workflow_handle(run.id, run_id=run.run_id).fetch_history()
+    last = history.events[-1]
+    return (
+        last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
+        and last.workflow_execution_terminated_event_attributes.reason == TERMINATE_REASON
+    )
+
+
+async def assert_completed_by_its_last_run(
+    client: Client,
+    attempt: Attempt,
+    events: list[AttemptEvent],
+    task: ReviewTask | None,
+    latest: WorkflowExecutionDescription,
+    driver: ChaosDriver,
+) -> None:
+    owner = attempt.run_id
+    assert attempt.status == "completed" and owner is not None, attempt.id
+    reset = driver.of("reset").get(attempt.id)
+    if reset is not None:  # the new run took the story over from the one ops reset
+        assert owner == reset.new_run_id and reset.run_id in (attempt.superseded_runs or []), attempt.id
+    redone = driver.of("reset_completed").get(attempt.id)
+    if redone is not None:  # the reset run of a completed attempt was ended, without a write
+        assert owner == redone.run_id and latest.run_id == redone.new_run_id, attempt.id
+        assert latest.status in (WorkflowExecutionStatus.TERMINATED, WorkflowExecutionStatus.FAILED), latest
+        assert await _ended_with_the_reset_refusal(client, attempt.workflow_id, latest), attempt.id
+    else:
+        assert latest.run_id == owner, (attempt.id, "the last run is not the one that wrote the story")
+    # Every step names the run that owns the story, or one it superseded; the last is the owner's.
+    assert {e.run_id for e in events} - {None} <= {owner, *(attempt.superseded_runs or [])}, attempt.id
+    assert events[-1].run_id == owner, attempt.id
+    handle = client.get_workflow_handle(attempt.workflow_id, run_id=owner, result_type=AttemptState)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED, attempt.id
+    reported = await handle.result(follow_runs=False)
+    assert stored_facts(attempt, events, task) == reported_facts(reported), attempt.id
+
+
+async def _ended_with_the_reset_refusal(
+    client: Client, workflow_id: str, run: WorkflowExecutionDescription
+) -> bool:
+    """Whether a reset run of a completed attempt ended as `reconcile` ends it (terminated with
+    the refusal) or by itself (its first write refused)."""
+    history = await client.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history()
+    last = history.events[-1]
+    if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+        return last.workflow_execution_terminated_event_attributes.reason == RESET_CANNOT_UNDO
+    failure = last.workflow_execution_failed_event_attributes.failure
+    return "a reset cannot undo a decision or a completion" in failure.message
+
+
+async def assert_completed_resets_changed_nothing(system: System, driver: ChaosDriver) -> None:
+    """A completed attempt reset to before its decision, its reset run ended: its own story in
+    the projection (attempt, steps, review task, lesson) is what it was before the reset, to the
+    last field. Its learner's course and certificate are checked with every side effect."""
+    for attempt_id, done in driver.of("reset_completed").items():
+        after = await asyncio.to_thread(projection_of, system.sessions, attempt_id)
+        assert after == done.projection, attempt_id
+
+
+def stored_facts(attempt: Attempt, events: list[AttemptEvent], task: ReviewTask | None) -> dict:
+    """What the projection says of an attempt, in the terms of its run's result. Of the completion
+    report only the lesson's success: a workflow task lost after its completion's write runs that
+    write again, which repeats the stored steps but reports the course as it is by then (another
+    lesson may have completed meanwhile), so the stored report's course reason may be older."""
+    decided = [e for e in events if e.event == "decided"]
+    completions = [e for e in events if e.event in ("lesson_completed", "completion_confirmed")]
+    return {
+        "status": attempt.status,
+        "vendor_session_id": attempt.vendor_session_id,
+        "exam": (attempt.exam_score, attempt.exam_passed) if attempt.exam_passed is not None else None,
+        "decision": decided[-1].detail["decision"] if decided else None,
+        "review_state": task.state if task is not None else None,
+        "lesson_success": completions[-1].detail["lesson_success"] if completions else None,
+    }
+
+
+def reported_facts(state: AttemptState) -> dict:
+    """What a completed run's result (`AttemptState`) says of its attempt."""
+    return {
+        "status": state.status.value,
+        "vendor_session_id": state.vendor_session_id,
+        "exam": (state.exam.score, state.exam.passed) if state.exam is not None else None,
+        "decision": state.decision,
+        "review_state": state.review_state.value if state.review_state is not None else None,
+        "lesson_success": state.completion.lesson_success if state.completion is not None else None,
+    }
+
+
+async def _describe(client: Client, workflow_id: str, run_id: str | None) -> WorkflowExecutionDescription:
+    return await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+
+
+def _task(session: Session, attempt_id: str) -> ReviewTask | None:
+    return session.exec(select(ReviewTask).where(ReviewTask.attempt_id == attempt_id)).first()
 
 
 def _open_attempts(system: System) -> int:
@@ -332,20 +647,31 @@ def _open_attempts(system: System) -> int:
 
 
 def _unfinished(system: System, course_id: str) -> list[dict[str, Any]]:
-    """Each attempt that did not complete: its lesson, status and recorded steps."""
+    """Each attempt that did not end: its lesson, status and recorded steps."""
     with system.sessions() as session:
         attempts = session.exec(
-            select(Attempt).where(Attempt.course_id == course_id, Attempt.status != "completed")
+            select(Attempt).where(Attempt.course_id == course_id, col(Attempt.status).not_in(list(TERMINAL)))
         ).all()
-        return [
-            {
-                "workflow_id": a.workflow_id,
-                "lesson": a.lesson_id,
-                "status": a.status,
-                "steps": [(e.seq, e.event, e.history_length) for e in _events(session, a.id)],
-            }
-            for a in attempts
-        ]
+        return [_stored_story(session, a) for a in attempts]
+
+
+def _stored_story(session: Session, attempt: Attempt) -> dict[str, Any]:
+    """What the projection holds of an attempt, for a post-mortem: each step with the history
+    length it was written at (a step written from a longer history than Temporal holds came from
+    a workflow task Temporal lost) and the run that wrote it."""
+    return {
+        "workflow_id": attempt.workflow_id,
+        "lesson": attempt.lesson_id,
+        "status": attempt.status,
+        "run_id": attempt.run_id,
+        "steps": [(e.seq, e.event, e.history_length, e.run_id) for e in events_of(session, attempt.id)],
+    }
+
+
+def _stored_story_of(system: System, workflow_id: str) -> dict[str, Any]:
+    with system.sessions() as session:
+        attempt = session.exec(select(Attempt).where(Attempt.workflow_id == workflow_id)).one()
+        return _stored_story(session, attempt)
 
 
 async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any]:
@@ -385,16 +711,26 @@ def _is_workflow_task_event(event_type: int) -> bool:
     return EventType.Name(event_type).startswith("EVENT_TYPE_WORKFLOW_TASK_")
 
 
-def _events(session: Session, attempt_id: str) -> list[AttemptEvent]:
-    return list(
-        session.exec(
-            select(AttemptEvent).where(AttemptEvent.attempt_id == attempt_id).order_by(col(AttemptEvent.seq))
-        ).all()
-    )
+async def _after(seconds: float, script: Coroutine[Any, Any, T]) -> T:
+    """A learner who opens the lesson `seconds` after the others."""
+    await asyncio.sleep(seconds)
+    return await script
 
 
 def _fails(learner: str, lesson: LessonPlan) -> bool:
     return learner in FAILED_BY_REVIEWER and lesson.id == "final"
+
+
+def _quiz(learner: str, lesson: LessonPlan) -> dict:
+    return FAILING_QUIZ if learner in FAILED_QUIZ and lesson.id == "final" else PASSED_QUIZ
+
+
+def _late_quiz(learner: str, lesson: LessonPlan) -> bool:
+    return learner in LATE_QUIZ and lesson.id == "final"
+
+
+def _lesson(lesson_id: str) -> LessonPlan:
+    return next(lesson for lesson in LESSONS if lesson.id == lesson_id)
 
 
 def _api_calls(stats: dict) -> int:

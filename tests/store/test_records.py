@@ -122,15 +122,20 @@ def test_steps_of_a_lost_workflow_task_give_way_to_the_replay(sessions):
     ]
 
 
-def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_nothing(sessions):
+def ready_for_decision(sessions: SessionFactory, *other_required_lessons: str) -> DecisionStep:
+    """Attempt a1 of lesson `l` ready for review with a passed quiz, in a course that certifies;
+    the decision's step that passes it."""
     with transaction(sessions) as session:
         catalog.ensure_organisation(session, "o", "Org")
-        lesson = LessonIn(id="l", title="Final", type="quiz", required=True)
+        lessons = [
+            LessonIn(id=lesson_id, title=lesson_id.title(), type="quiz", required=True)
+            for lesson_id in ("l", *other_required_lessons)
+        ]
         catalog.put_course(
             session,
             "o",
             "c",
-            CourseIn(title="Course", lessons=[lesson], settings=CourseSettingsIn(certificate=True)),
+            CourseIn(title="Course", lessons=lessons, settings=CourseSettingsIn(certificate=True)),
         )
         for seq, event, status in (
             (1, "vendor_session_created", "awaiting_setup"),
@@ -142,7 +147,7 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
         attempt.exam_score, attempt.exam_passed = 90, True  # the LMS's result, stored by the API
         session.add(attempt)
     key = AttemptKey(org_id="o", course_id="c", lesson_id="l", learner_id="p", attempt_number=1)
-    step = DecisionStep(
+    return DecisionStep(
         decided=StatusChange(attempt_id="a1", seq=4, event="decided", status="passed", at=NOW),
         review=ReviewTaskChange(attempt_id="a1", state="passed", at=NOW, decided_by="rita"),
         completion=CompletionRequest(attempt_id="a1", key=key, decision="pass", at=NOW),
@@ -152,6 +157,9 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
         ],
     )
 
+
+def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_nothing(sessions):
+    step = ready_for_decision(sessions)
     reports = []
     for _ in range(2):  # the local activity retried after its transaction committed
         with transaction(sessions) as session:
@@ -167,6 +175,28 @@ def test_a_decision_is_one_step_that_completes_everything_and_a_retry_changes_no
         assert session.exec(select(ReviewTask)).one().decided_by == "rita"
         assert len(session.exec(select(LessonProgress)).all()) == 1
         assert len(session.exec(select(Certificate)).all()) == 1
+
+
+def test_a_decision_written_again_answers_what_its_first_write_reported_though_the_course_moved_on(sessions):
+    """A run that lost its workflow task after the write takes the same decision again: its
+    result must tell the story the event log holds, not the course as it is by then."""
+    step = ready_for_decision(sessions, "l2")
+    with transaction(sessions) as session:
+        first = record_decision(session, step)
+    with transaction(sessions) as session:  # the other required lesson completes meanwhile
+        session.add(
+            LessonProgress(
+                org_id="o", course_id="c", lesson_id="l2", learner_id="p", completed_at=NOW, success=True
+            )
+        )
+    with transaction(sessions) as session:
+        again = record_decision(session, step)
+
+    assert not first.course_completed and "l2" in first.course_reason
+    assert again == first
+    with sessions() as session:
+        stored = session.exec(select(AttemptEvent).where(AttemptEvent.seq == 6)).one()
+    assert (stored.detail["course_completed"], stored.detail["course_reason"]) == (False, first.course_reason)
 
 
 def test_the_steps_of_one_workflow_task_are_written_together_and_a_retry_changes_nothing(sessions):
