@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
+from activities.events import EventActivities, RetryTiming
 from activities.records import RecordActivities
 from activities.vendor import VendorActivities
 from proctorflow.crypto import SecretBox
@@ -23,6 +28,7 @@ from proctorfree.client import ProctorFreeClient
 from proctorfree.interface import ProctorFreeBackend
 from store.db import SessionFactory, make_engine, session_factory
 from workflows.attempt import AttemptWorkflow
+from workflows.event_delivery import EventDispatchWorkflow, EventStreamWorkflow
 
 log = logging.getLogger("proctorflow.worker")
 
@@ -65,6 +71,63 @@ def build_worker(
     )
 
 
+def build_event_worker(
+    client: Client,
+    settings: Settings,
+    sessions: SessionFactory,
+    box: SecretBox,
+    http: httpx.AsyncClient,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    """The events to the LMS on their own task queue and slots (`workflows/event_delivery.py`)."""
+    events = EventActivities(
+        sessions,
+        box,
+        http,
+        settings.event_task_queue,
+        RetryTiming(settings.event_first_retry, settings.event_max_retry),
+    )
+    return Worker(
+        client,
+        task_queue=settings.event_task_queue,
+        workflows=[EventStreamWorkflow, EventDispatchWorkflow],
+        activities=[events.dispatch, events.pending_events, events.deliver_event, events.give_up],
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_event_deliveries + 1,  # the dispatcher's own
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
+    )
+
+
+async def start_event_dispatch(client: Client, settings: Settings) -> None:
+    """The one dispatcher of this task queue's events, if none runs (every worker asks)."""
+    await client.start_workflow(
+        EventDispatchWorkflow.run,
+        id=f"event-dispatch-{settings.task_queue}",
+        task_queue=settings.event_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client,
+    settings: Settings,
+    backend: ProctorFreeBackend,
+    sessions: SessionFactory,
+    box: SecretBox,
+    executor: ThreadPoolExecutor,
+) -> AsyncIterator[None]:
+    """The attempts' worker and the events' worker, running until the block ends."""
+    threads = settings.worker_event_deliveries + 1
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="events") as own_executor:
+        async with httpx.AsyncClient(timeout=settings.event_delivery_timeout) as http:
+            attempts = build_worker(client, settings, backend, sessions, box, executor)
+            deliveries = build_event_worker(client, settings, sessions, box, http, own_executor)
+            async with attempts, deliveries:
+                await start_event_dispatch(client, settings)
+                yield
+
+
 async def run_worker(settings: Settings, box: SecretBox) -> None:
     from cli.common import temporal_client
     from proctorflow.metrics import prometheus_runtime
@@ -83,9 +146,8 @@ async def run_worker(settings: Settings, box: SecretBox) -> None:
         async with ProctorFreeClient(
             settings.proctorfree_url, timeout=settings.proctorfree_timeout
         ) as backend:
-            worker = build_worker(client, settings, backend, session_factory(engine), box, executor)
             log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
-            async with worker:
+            async with running_workers(client, settings, backend, session_factory(engine), box, executor):
                 await stop.wait()
                 log.info("stopping: finishing the activities in hand")
     engine.dispose()

@@ -245,15 +245,26 @@ def course_outcome(rules: CourseRules, lessons: list[LessonState], completed_les
     """Whether completing `completed_lesson_id` completes the course.
 
     Only the last required lesson completes a course: an optional lesson never does. The course
-    completes when every required lesson is complete. Success and score come from
-    the score lesson when one is chosen, else success is every required lesson's. A failed
-    course completes only when the course uses a lesson's score as its score and allows
-    completion on failure ("If you use this lesson's score as the course score and you allow
-    the course to be completed on failure, this will also complete the course").
+    completes when every required lesson is complete (`course_standing`).
+    """
+    required = {lesson.lesson_id for lesson in lessons if lesson.required}
+    if completed_lesson_id not in required:
+        return CourseOutcome(complete=False, reason="an optional lesson does not complete the course")
+    return course_standing(rules, lessons)
+
+
+def course_standing(rules: CourseRules, lessons: list[LessonState]) -> CourseOutcome:
+    """Whether the learner's lessons, as they stand, make the course complete, by its rules.
+
+    Every required lesson must be complete. Success and score come from the score lesson when
+    one is chosen, else success is every required lesson's. A failed course completes only when
+    the course uses a lesson's score as its score and allows completion on failure ("If you use
+    this lesson's score as the course score and you allow the course to be completed on failure,
+    this will also complete the course").
     """
     required = [lesson for lesson in lessons if lesson.required]
-    if completed_lesson_id not in {lesson.lesson_id for lesson in required}:
-        return CourseOutcome(complete=False, reason="an optional lesson does not complete the course")
+    if not required:
+        return CourseOutcome(complete=False, reason="the course has no required lesson")
     missing = [lesson.lesson_id for lesson in required if not lesson.completed]
     if missing:
         return CourseOutcome(complete=False, reason=f"required lessons not complete: {', '.join(missing)}")
@@ -303,20 +314,27 @@ def completed_course(stored: CourseCompletion, outcome: CourseOutcome) -> Course
     return CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
 
 
-def reevaluated_course(stored: CourseCompletion, outcome: CourseOutcome) -> CourseCompletion:
+def reevaluated_course(stored: CourseCompletion, standing: CourseOutcome) -> CourseCompletion:
     """What the stored course completion becomes when a changed proctoring result re-evaluates
     the course (the source leaves this to a person: "you need to manually change the course
-    completion, success status, and score").
+    completion, success status, and score"): what the course's rules say of the lessons as they
+    stand now (`course_standing`). A course that qualifies completes, or keeps its completion
+    with the new success and score; one that no longer qualifies is un-completed. Only an
+    explicit re-evaluation un-completes a course; a completion alone never does."""
+    if not standing.complete:
+        return NOT_COMPLETED
+    return CourseCompletion(complete=True, success=standing.success, score=standing.score)
 
-    A course not complete yet completes as it would have when the lesson completed. A completed
-    course is never un-completed, but takes the re-evaluated success and score; an outcome that
-    judged no success (the changed lesson is optional, or the course's required lessons are no
-    longer all complete) leaves it as it was."""
-    if not stored.complete:
-        return completed_course(stored, outcome)
-    if outcome.success is None:
-        return stored
-    return CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
+
+def certificate_change(rules: CourseRules, standing: CourseOutcome, held: bool) -> str | None:
+    """On a re-evaluation: "issue" a certificate the course now earns and the learner does not
+    hold, "revoke" one held that it no longer earns, else None."""
+    earned = issues_certificate(rules, standing)
+    if earned and not held:
+        return "issue"
+    if held and not earned:
+        return "revoke"
+    return None
 
 
 # --- Runs of an attempt's workflow ----------------------------------------------------------

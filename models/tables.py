@@ -185,6 +185,9 @@ class Certificate(SQLModel, table=True):
     course_id: str
     learner_id: str
     issued_at: datetime = utc_field(default_factory=utcnow)
+    # A result changed with the course re-evaluated: the course no longer qualifies. Kept for the
+    # record; issued again (revoked_at cleared) if the course qualifies again.
+    revoked_at: datetime | None = utc_field(default=None)
 
 
 class WebhookDelivery(SQLModel, table=True):
@@ -221,3 +224,61 @@ class ResultChange(SQLModel, table=True):
     changed_by: str
     reevaluated_course: bool = False
     at: datetime = utc_field(default_factory=utcnow)
+
+
+# --- Events to the LMS (models/events.py says what they carry) -----------------------------
+
+
+class OutboundEvent(SQLModel, table=True):
+    """Something the LMS is told, written in the transaction of the change it reports (an
+    outbox): the feed reads these; deliveries to the organisation's endpoint follow them."""
+
+    __tablename__ = "outbound_event"
+    __table_args__ = (UniqueConstraint("org_id", "position"),)
+    id: str = Field(primary_key=True)  # the Standard Webhooks `webhook-id`: never changes
+    org_id: str = Field(index=True)
+    position: int  # the organisation's order of events: the feed's cursor
+    stream: str = Field(index=True)  # models.events.stream_of: delivered in order within it
+    type: str
+    occurred_at: datetime = utc_field()
+    data: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class EventCounter(SQLModel, table=True):
+    """The last position given to an organisation's event; taken at commit, under its row lock,
+    so positions commit in order and the feed never skips one."""
+
+    __tablename__ = "event_counter"
+    org_id: str = Field(primary_key=True)
+    position: int = 0
+
+
+class EventEndpoint(SQLModel, table=True):
+    """Where an organisation's events are delivered, and the secrets that sign them (sealed)."""
+
+    __tablename__ = "event_endpoint"
+    org_id: str = Field(primary_key=True)
+    url: str
+    secret_sealed: str
+    previous_secret_sealed: str | None = None  # still signs until it expires (a rotation's overlap)
+    previous_secret_expires_at: datetime | None = utc_field(default=None)
+    created_at: datetime = utc_field(default_factory=utcnow)
+    updated_at: datetime = utc_field(default_factory=utcnow)
+
+
+class EventDelivery(SQLModel, table=True):
+    """One event's delivery to its organisation's endpoint: its state and its last try."""
+
+    __tablename__ = "event_delivery"
+    event_id: str = Field(primary_key=True)
+    org_id: str = Field(index=True)
+    stream: str = Field(index=True)
+    position: int
+    state: str = Field(index=True)  # models.events.DeliveryState
+    woken: bool = Field(default=False, index=True)  # its stream's delivery was told of it
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = None
+    last_attempt_at: datetime | None = utc_field(default=None)
+    delivered_at: datetime | None = utc_field(default=None)
+    created_at: datetime = utc_field(default_factory=utcnow)

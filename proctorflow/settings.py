@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     http_port: int = 8000
     emulator_port: int = 8100
 
+    # Events to the LMS: each try of a delivery waits this long for the endpoint's answer; a
+    # failed one is tried again after the first retry interval, doubling up to the longest, for
+    # three days. Deliveries run on their own task queue with their own slots, so a slow or dead
+    # endpoint never takes a slot an attempt needs.
+    event_delivery_timeout: float = Field(default=10.0, gt=0)
+    event_first_retry: float = Field(default=5.0, gt=0)
+    event_max_retry: float = Field(default=3600.0, gt=0)
+    worker_event_deliveries: int = Field(default=20, ge=1)
+
+    @property
+    def event_task_queue(self) -> str:
+        return f"{self.task_queue}-events"
+
     # The attempt's clocks, in seconds.
     audit_poll_interval: int = Field(default=3600, ge=1)
     audit_deadline: int = Field(default=28 * 3600, ge=1)

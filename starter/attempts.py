@@ -30,7 +30,7 @@ from models.tables import Attempt, AttemptEvent, Learner, Lesson
 from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
 from starter.reconcile import reconcile, reconcile_attempt
-from store import scoped
+from store import events, scoped
 from store.db import SessionFactory, transaction
 from store.progress import lock_learner
 from workflows import search_attributes
@@ -182,6 +182,7 @@ def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -
             attempt_id=attempt.id, seq=0, at=attempt.created_at, event=StepEvent.OPENED, status=attempt.status
         )
     )
+    events.tell_status(session, attempt, None, attempt.created_at)
     session.flush()
     return attempt, lesson
 

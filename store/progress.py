@@ -8,10 +8,12 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from models.events import EventType
 from models.payloads import CompletionReport, CompletionRequest
 from models.rules import (
     NOT_COMPLETED,
@@ -19,14 +21,17 @@ from models.rules import (
     CourseOutcome,
     CourseRules,
     LessonState,
+    certificate_change,
     completed_course,
     course_outcome,
+    course_standing,
     issues_certificate,
     lesson_outcome,
     proctoring_result,
     reevaluated_course,
 )
 from models.tables import Attempt, Certificate, Course, CourseProgress, Lesson, LessonProgress
+from store import events
 
 
 def complete_attempt(session: Session, request: CompletionRequest) -> CompletionReport:
@@ -49,6 +54,8 @@ def complete_attempt(session: Session, request: CompletionRequest) -> Completion
     if request.decision is not None:
         progress.proctoring_result = proctoring_result(request.decision)
     session.add(progress)
+    if newly_completed:
+        tell(session, progress, EventType.LESSON_COMPLETED, request.at, **_lesson_facts(progress))
     session.flush()
     course = evaluate_course(session, key.org_id, key.course_id, key.learner_id, key.lesson_id, request.at)
     return CompletionReport(
@@ -77,7 +84,8 @@ class CourseEvaluation:
     outcome: CourseOutcome  # what completing the lesson means for the course, by its rules
     before: CourseCompletion  # the learner's stored course completion, before and after
     after: CourseCompletion
-    certificate_issued: bool  # the course issues one for this outcome (once: it may exist already)
+    certificate_issued: bool  # the learner holds the course's certificate for this outcome
+    certificate_revoked: bool = False  # a re-evaluation took it back
 
 
 def evaluate_course(
@@ -89,15 +97,17 @@ def evaluate_course(
     at: datetime,
     reevaluating: bool = False,
 ) -> CourseEvaluation:
-    """Complete the course (and issue its certificate) if completing `lesson_id` finished it;
-    `reevaluating` (a changed proctoring result) also updates a completed course's success and
-    score. What the stored completion becomes is the rules' (`completed_course`,
-    `reevaluated_course`)."""
+    """Complete the course (and issue its certificate) if completing `lesson_id` finished it.
+    `reevaluating` (a changed proctoring result, when asked) applies the course's rules to the
+    lessons as they stand: the course completes, keeps its completion with a new success and
+    score, or is un-completed, and its certificate is issued or revoked to match. What the stored
+    completion becomes is the rules' (`completed_course`, `reevaluated_course`)."""
     course = session.get(Course, (org_id, course_id))
     if course is None:
         raise LookupError(f"course {course_id} is not stored")
     rules = CourseRules(course.score_lesson_id, course.complete_on_failure, course.certificate)
-    outcome = course_outcome(rules, _lesson_states(session, org_id, course_id, learner_id), lesson_id)
+    lessons = _lesson_states(session, org_id, course_id, learner_id)
+    outcome = course_standing(rules, lessons) if reevaluating else course_outcome(rules, lessons, lesson_id)
     stored = session.get(CourseProgress, (org_id, course_id, learner_id))
     before = _completion(stored)
     after = (reevaluated_course if reevaluating else completed_course)(before, outcome)
@@ -105,12 +115,49 @@ def evaluate_course(
         stored = stored or CourseProgress(org_id=org_id, course_id=course_id, learner_id=learner_id)
         if not before.complete:
             stored.completed_at = at
+        if not after.complete:
+            stored.completed_at = None
         stored.success, stored.score = after.success, after.score
         session.add(stored)
+        _tell_course(session, stored, before, after, at)
+    certificate = _certificate(session, org_id, course_id, learner_id)
+    held = certificate is not None and certificate.revoked_at is None
+    change = certificate_change(rules, outcome, held) if reevaluating else None
     issued = issues_certificate(rules, outcome)
-    if issued:
-        _issue_certificate(session, org_id, course_id, learner_id, at)
-    return CourseEvaluation(outcome, before, after, issued)
+    if issued and not held:
+        _issue_certificate(session, certificate, org_id, course_id, learner_id, at)
+    revoked = change == "revoke" and certificate is not None
+    if revoked:
+        certificate.revoked_at = at
+        session.add(certificate)
+        tell(session, certificate, EventType.CERTIFICATE_REVOKED, at, certificate_id=certificate.id)
+    return CourseEvaluation(outcome, before, after, issued, revoked)
+
+
+def _tell_course(
+    session: Session, stored: CourseProgress, before: CourseCompletion, after: CourseCompletion, at: datetime
+) -> None:
+    facts = {"success": after.success, "score": after.score}
+    if after.complete and not before.complete:
+        tell(session, stored, EventType.COURSE_COMPLETED, at, **facts)
+    elif before.complete and not after.complete:
+        tell(session, stored, EventType.COURSE_UNCOMPLETED, at, **facts)
+
+
+def tell(session: Session, row: Any, type: EventType, at: datetime, **facts: Any) -> None:
+    """An event about a learner's lesson, course or certificate (`row` has their ids)."""
+    data = {"course_id": row.course_id, "learner_id": row.learner_id, **facts}
+    events.emit(session, row.org_id, row.course_id, row.learner_id, type, data, at)
+
+
+def _lesson_facts(progress: LessonProgress) -> dict[str, Any]:
+    return {
+        "lesson_id": progress.lesson_id,
+        "attempt_id": progress.attempt_id,
+        "success": progress.success,
+        "score": progress.score,
+        "proctoring_result": progress.proctoring_result,
+    }
 
 
 def _completion(stored: CourseProgress | None) -> CourseCompletion:
@@ -119,27 +166,35 @@ def _completion(stored: CourseProgress | None) -> CourseCompletion:
     return CourseCompletion(stored.completed_at is not None, stored.success, stored.score)
 
 
-def _issue_certificate(session: Session, org_id: str, course_id: str, learner_id: str, at: datetime) -> None:
-    """Once per learner and course: issuing it again changes nothing."""
-    existing = session.exec(
+def _certificate(session: Session, org_id: str, course_id: str, learner_id: str) -> Certificate | None:
+    return session.exec(
         select(Certificate).where(
             Certificate.org_id == org_id,
             Certificate.course_id == course_id,
             Certificate.learner_id == learner_id,
         )
     ).first()
-    if existing is not None:
-        return
-    certificate_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"certificate:{org_id}:{course_id}:{learner_id}"))
-    session.add(
-        Certificate(
-            id=certificate_id,
-            org_id=org_id,
-            course_id=course_id,
-            learner_id=learner_id,
-            issued_at=at,
-        )
+
+
+def _issue_certificate(
+    session: Session,
+    existing: Certificate | None,
+    org_id: str,
+    course_id: str,
+    learner_id: str,
+    at: datetime,
+) -> None:
+    """Once per learner and course (its id is theirs): a revoked one is issued again."""
+    certificate = existing or Certificate(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"certificate:{org_id}:{course_id}:{learner_id}")),
+        org_id=org_id,
+        course_id=course_id,
+        learner_id=learner_id,
+        issued_at=at,
     )
+    certificate.issued_at, certificate.revoked_at = at, None
+    session.add(certificate)
+    tell(session, certificate, EventType.CERTIFICATE_ISSUED, at, certificate_id=certificate.id)
 
 
 def _lesson_progress(

@@ -36,6 +36,7 @@ from models.tables import (
     LessonProgress,
     ReviewTask,
 )
+from store import events
 from store.progress import complete_attempt
 
 
@@ -149,7 +150,9 @@ def _locked_attempt(session: Session, attempt_id: str) -> Attempt:
 
 def _apply(session: Session, attempt: Attempt, change: StatusChange) -> None:
     if change.status is not None:
+        previous = attempt.status
         _move(attempt, AttemptStatus(change.status), change.error_reason)
+        events.tell_status(session, attempt, previous, change.at)
     if change.vendor is not None:
         attempt.vendor_session_id = change.vendor.session_id
         attempt.setup_url = change.vendor.setup_url
@@ -258,9 +261,11 @@ def _rewind_review_task(session: Session, attempt: Attempt) -> None:
             session.delete(task)
         return
     steps = {e.event: e for e in remaining}
+    previous = task.state if task is not None else None
     if task is None:
         task = _new_task(attempt, implied, steps[StepEvent.LEARNER_FINISHED].at)
     task.state = implied
+    events.tell_review_task(session, task, previous)
     audit = steps.get(StepEvent.AUDIT)
     if audit is None:
         task.flagged, task.audit_outcome = False, None
@@ -306,7 +311,9 @@ def _rewind(session: Session, attempt: Attempt, seq: int) -> None:
             .order_by(AttemptEvent.seq)
         )
     ]
+    previous = attempt.status
     attempt.status = statuses[-1] if statuses else AttemptStatus.CREATED
+    events.tell_status(session, attempt, previous)
     before_error = [status for status in statuses if status != AttemptStatus.ERROR]
     attempt.parked_from = before_error[-1] if attempt.status == AttemptStatus.ERROR and before_error else None
     session.flush()
@@ -339,6 +346,7 @@ FINAL_REVIEW_STATES = frozenset({ReviewState.PASSED, ReviewState.FAILED, ReviewS
 
 def upsert_review_task(session: Session, change: ReviewTaskChange) -> ReviewTask:
     task = session.exec(select(ReviewTask).where(ReviewTask.attempt_id == change.attempt_id)).first()
+    created = task is None
     if task is None:
         attempt = session.get(Attempt, change.attempt_id)
         if attempt is None:
@@ -352,6 +360,7 @@ def upsert_review_task(session: Session, change: ReviewTaskChange) -> ReviewTask
     # and a completed one (passed, failed, closed) never turns into another.
     if current not in FINAL_REVIEW_STATES and _PROGRESS[state] >= _PROGRESS[current]:
         task.state = state
+        events.tell_review_task(session, task, None if created else current, change.at)
         if state in FINAL_REVIEW_STATES:
             task.completed_at = change.at
             task.decided_by = change.decided_by if state != ReviewState.CLOSED else None
@@ -387,7 +396,8 @@ def abandon(session: Session, attempt_id: str, reason: str, at: datetime) -> boo
     seq = attempt.last_seq + 1
     # Whatever the run was doing, it will do no more: the attempt ends here. (A decided attempt
     # is never left in `passed` or `failed`: its decision's write completes it in one transaction.)
-    attempt.status = AttemptStatus.EXPIRED
+    previous, attempt.status = attempt.status, AttemptStatus.EXPIRED
+    events.tell_status(session, attempt, previous, at)
     attempt.parked_from, attempt.error_reason = None, None
     attempt.last_seq, attempt.updated_at = seq, at
     session.add(attempt)
@@ -444,6 +454,7 @@ def _stored_report(session: Session, step: DecisionStep) -> CompletionReport:
             Certificate.org_id == key.org_id,
             Certificate.course_id == key.course_id,
             Certificate.learner_id == key.learner_id,
+            col(Certificate.revoked_at).is_(None),
         )
     ).first()
     return CompletionReport(

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from models.events import EventType
 from models.rules import ProctoringResult, decision_for, lesson_outcome
 from models.tables import Attempt, Certificate, CourseProgress, LessonProgress, ResultChange, utcnow
 from proctorflow.errors import Conflict
 from store import catalog, scoped
-from store.progress import evaluate_course, lock_learner
+from store.progress import evaluate_course, lock_learner, tell
 
 
 @dataclass
@@ -96,7 +97,7 @@ def read_progress(session: Session, org_id: str, course_id: str, learner_id: str
         course_completed_at=course.completed_at.isoformat() if course and course.completed_at else None,
         course_success=course.success if course else None,
         course_score=course.score if course else None,
-        certificate_id=certificate.id if certificate else None,
+        certificate_id=certificate.id if certificate and certificate.revoked_at is None else None,
         changes=list(changes),
     )
 
@@ -137,8 +138,11 @@ def change_result(
     reevaluate_course: bool,
 ) -> ChangeOutcome:
     """Change a completed lesson's proctoring result; with `reevaluate_course`, recompute the
-    lesson's success and let the course complete (and certify) if it now should. A completed
-    course is never un-completed: its success and score are updated and the reply says so."""
+    lesson's success and apply the course's rules again: the course completes (and certifies)
+    if it now qualifies, takes the new success and score if it stays complete, or is
+    un-completed and its certificate revoked if it no longer qualifies. Without it, only the
+    result changes. Either way the LMS is told (`result.changed`, and the course's and
+    certificate's events)."""
     scoped.lesson(session, org_id, course_id, lesson_id)
     lock_learner(session, org_id, learner_id)
     progress = session.get(LessonProgress, (org_id, course_id, lesson_id, learner_id))
@@ -161,12 +165,16 @@ def change_result(
         session.flush()
         course = evaluate_course(session, org_id, course_id, learner_id, lesson_id, now, reevaluating=True)
         course_completed = course.after.complete
-        if course.before.complete:
+        if course.before.complete and course.after.complete:
             message += f"; course stays complete, success now {course.after.success}"
         elif course.after.complete:
             message += "; course completed" + ("; certificate issued" if course.certificate_issued else "")
+        elif course.before.complete:
+            message += f"; course no longer complete ({course.outcome.reason})"
         else:
             message += f"; course not completed ({course.outcome.reason})"
+        if course.certificate_revoked:
+            message += "; certificate revoked"
     else:
         session.add(progress)
         message += "; course completion, success and score left as they were"
@@ -184,4 +192,11 @@ def change_result(
             at=now,
         )
     )
+    facts = {
+        "lesson_id": lesson_id,
+        "previous": previous,
+        "new": new_result,
+        "reevaluated_course": reevaluate_course,
+    }
+    tell(session, progress, EventType.RESULT_CHANGED, now, **facts)
     return ChangeOutcome(previous, new_result, reevaluate_course, course_completed, message)

@@ -121,3 +121,12 @@ async def review_task_of(stack: Stack, attempt_id: str, state: str) -> dict:
     response = await stack.api.get(f"/review-tasks/{attempt['review_task']['id']}")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def decide(stack: Stack, task_id: str, decision: str = "pass", reviewer: str = "rita@lms") -> dict:
+    """The reviewer's pass or fail through the API; the reply's body."""
+    response = await stack.api.post(
+        f"/review-tasks/{task_id}/decision", json={"decision": decision, "reviewer": reviewer}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -76,18 +76,23 @@ async def test_changing_a_result_leaves_course_completion_alone_unless_asked(sta
     }
 
 
-async def test_a_change_with_reevaluation_updates_the_lessons_and_the_courses_success(stack):
+async def test_a_change_with_reevaluation_un_completes_a_course_that_no_longer_qualifies(stack):
     course_id, learner_id = await passed_course(stack)
+    before = (await stack.api.get(f"/courses/{course_id}/learners/{learner_id}/progress")).json()
+    assert before["certificate"] is not None
 
     response = await stack.api.patch(
         f"/courses/{course_id}/learners/{learner_id}/lessons/exam", json=change("failed", reevaluate=True)
     )
 
     assert response.status_code == 200, response.text
-    assert "course stays complete, success now False" in response.json()["message"]
+    assert response.json()["message"].endswith(
+        "course no longer complete (failed, and the course does not "
+        "complete on failure of its score lesson); certificate revoked"
+    )
     progress = (await stack.api.get(f"/courses/{course_id}/learners/{learner_id}/progress")).json()
     assert progress["lessons"][0]["success"] is False
-    assert progress["course"]["completed"] is True and progress["course"]["success"] is False
+    assert progress["course"]["completed"] is False and progress["certificate"] is None
 
 
 async def test_an_optional_lesson_that_requires_validation_is_decided_from_course_progress(stack):

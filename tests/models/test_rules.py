@@ -23,8 +23,10 @@ from models.rules import (
     CourseRules,
     LessonState,
     already_decided,
+    certificate_change,
     completed_course,
     course_outcome,
+    course_standing,
     decided_again,
     decided_review_state,
     decided_status,
@@ -360,25 +362,52 @@ def test_a_lesson_completes_the_course_once_and_a_completed_course_is_never_un_c
         assert after == NOT_COMPLETED
 
 
-@pytest.mark.parametrize(("stored", "outcome"), list(itertools.product(STORED, OUTCOMES)))
-def test_a_reevaluated_course_keeps_its_completion_and_takes_the_new_success_and_score(stored, outcome):
+@pytest.mark.parametrize(("stored", "standing"), list(itertools.product(STORED, OUTCOMES)))
+def test_a_reevaluated_course_is_what_the_rules_say_of_the_lessons_as_they_stand(stored, standing):
     """The source: "you need to manually change the course completion, success status, and
-    score"; here a re-evaluation does it, and never un-completes a completed course."""
-    after = reevaluated_course(stored, outcome)
+    score"; here a re-evaluation, asked for explicitly, does it: a course that qualifies completes
+    or takes the new success and score, one that no longer qualifies is un-completed."""
+    after = reevaluated_course(stored, standing)
 
-    if not stored.complete:
-        assert after == (as_completion(outcome) if outcome.complete else NOT_COMPLETED)
-    elif outcome.success is None:
-        assert after == stored  # nothing re-judged (an optional lesson changed): left as it was
-    else:
-        assert after == CourseCompletion(complete=True, success=outcome.success, score=outcome.score)
-    if stored.complete:
-        assert after.complete
+    assert after == (as_completion(standing) if standing.complete else NOT_COMPLETED)
 
 
-def test_a_passed_course_failed_on_reevaluation_stays_complete_as_failed():
-    after = reevaluated_course(PASSED_COURSE, FAILS_OPEN)
-    assert after == CourseCompletion(complete=True, success=False, score=25.0)
+def test_a_passed_course_failed_on_reevaluation_is_un_completed_unless_it_completes_on_failure():
+    assert reevaluated_course(PASSED_COURSE, FAILS_OPEN) == NOT_COMPLETED
+    assert reevaluated_course(PASSED_COURSE, COMPLETES_FAILED) == CourseCompletion(True, False, 20.0)
+
+
+@pytest.mark.parametrize("certifies", [True, False])
+@pytest.mark.parametrize("standing", OUTCOMES)
+@pytest.mark.parametrize("held", [True, False])
+def test_a_reevaluation_issues_a_certificate_earned_and_revokes_one_no_longer_earned(
+    certifies, standing, held
+):
+    rules = CourseRules(score_lesson_id="final", complete_on_failure=True, certificate=certifies)
+    earned = certifies and standing.complete and bool(standing.success)
+
+    change = certificate_change(rules, standing, held)
+
+    assert change == ("issue" if earned and not held else "revoke" if held and not earned else None)
+
+
+@pytest.mark.parametrize("lesson_id", ["intro", "final"])
+def test_the_courses_standing_does_not_depend_on_which_lesson_changed(lesson_id):
+    """An optional lesson never completes a course, but a re-evaluation after its result changed
+    judges the course as it stands."""
+    rules = CourseRules(score_lesson_id=None, complete_on_failure=False, certificate=True)
+    lessons = [
+        LessonState("intro", required=False, completed=True, success=True),
+        LessonState("final", required=True, completed=True, success=True, score=90.0),
+    ]
+    assert course_standing(rules, lessons).complete
+    assert course_outcome(rules, lessons, lesson_id).complete == (lesson_id == "final")
+
+
+def test_a_course_without_a_required_lesson_never_stands_complete():
+    rules = CourseRules(score_lesson_id=None, complete_on_failure=False, certificate=True)
+    lessons = [LessonState("intro", required=False, completed=True, success=True)]
+    assert not course_standing(rules, lessons).complete
 
 
 # --- A newer run of an attempt's workflow (issue 20, case 6) ---------------------------------

@@ -1,5 +1,6 @@
 """Lesson and course completion as stored: a course completes once, with its certificate once; a
-changed proctoring result re-evaluates it on request and never un-completes it."""
+changed proctoring result re-evaluates it only on request, which may un-complete it and revoke
+its certificate. Every change is an event for the LMS, written in the same transaction."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import select
 
 from models.api import CourseIn, CourseSettingsIn, LessonIn
 from models.payloads import AttemptKey, CompletionRequest
-from models.tables import Certificate, CourseProgress, LessonProgress
+from models.tables import Certificate, CourseProgress, LessonProgress, OutboundEvent
 from store import catalog, progress, results
 from store.db import SessionFactory, make_engine, session_factory, transaction
 from tests.store.attempts import add_attempt
@@ -67,8 +68,16 @@ def course_row(sessions: SessionFactory) -> CourseProgress | None:
 
 
 def certificates(sessions: SessionFactory) -> int:
+    """The certificates the learner holds (a revoked one is kept, but not held)."""
     with sessions() as session:
-        return len(session.exec(select(Certificate)).all())
+        return len([c for c in session.exec(select(Certificate)).all() if c.revoked_at is None])
+
+
+def told(sessions: SessionFactory) -> list[str]:
+    """The events the LMS is told of, in order (attempt-status events of the test set-up aside)."""
+    with sessions() as session:
+        rows = session.exec(select(OutboundEvent).order_by(OutboundEvent.position)).all()
+    return [e.type for e in rows if e.type != "attempt.status_changed"]
 
 
 def test_the_last_required_lesson_completes_the_course_and_its_certificate_once(sessions):
@@ -81,6 +90,7 @@ def test_the_last_required_lesson_completes_the_course_and_its_certificate_once(
     assert row is not None and row.completed_at == T0  # the first completion's time
     assert (row.success, row.score) == (True, 90)
     assert certificates(sessions) == 1
+    assert told(sessions) == ["lesson.completed", "course.completed", "certificate.issued"]
 
 
 def test_an_optional_lesson_completing_later_leaves_the_completed_course_as_it_was(sessions):
@@ -99,7 +109,7 @@ def test_a_failed_exam_does_not_complete_a_course_that_does_not_complete_on_fail
     assert course_row(sessions) is None and certificates(sessions) == 0
 
 
-def test_a_change_without_reevaluation_leaves_the_course_alone(sessions):
+def test_a_result_changed_to_failed_without_reevaluation_keeps_the_course_and_its_certificate(sessions):
     complete(sessions, "exam", "pass")
 
     outcome = change(sessions, "exam", "failed", reevaluate=False)
@@ -108,10 +118,43 @@ def test_a_change_without_reevaluation_leaves_the_course_alone(sessions):
     with sessions() as session:
         lesson = session.get(LessonProgress, (ORG, COURSE, "exam", LEARNER))
         assert (lesson.proctoring_result, lesson.success) == ("failed", True)
-    assert course_row(sessions).success is True
+    assert course_row(sessions).success is True and certificates(sessions) == 1
+    assert told(sessions)[3:] == ["result.changed"]
 
 
-def test_a_reevaluated_failure_keeps_the_course_complete_with_its_new_success(sessions):
+def test_a_result_changed_to_failed_with_reevaluation_un_completes_the_course_and_revokes_its_certificate(
+    sessions,
+):
+    complete(sessions, "exam", "pass")
+
+    outcome = change(sessions, "exam", "failed")
+
+    assert not outcome.course_completed
+    assert (
+        outcome.message.endswith("; certificate revoked") and "course no longer complete" in outcome.message
+    )
+    row = course_row(sessions)
+    assert row.completed_at is None and (row.success, row.score) == (None, None)
+    assert certificates(sessions) == 0
+    assert told(sessions)[3:] == ["course.uncompleted", "certificate.revoked", "result.changed"]
+
+    again = change(sessions, "exam", "passed")  # the appeal's outcome reversed: issued again
+
+    assert again.course_completed and again.message.endswith("; course completed; certificate issued")
+    assert certificates(sessions) == 1
+    assert told(sessions)[6:] == ["course.completed", "certificate.issued", "result.changed"]
+
+
+def test_a_reevaluated_failure_keeps_a_course_that_completes_on_failure_complete_with_its_new_success(
+    sessions,
+):
+    with transaction(sessions) as session:
+        body = CourseIn(
+            title="Course",
+            lessons=[LessonIn(id="exam", title="Exam", type="quiz", required=True)],
+            settings=CourseSettingsIn(score_lesson_id="exam", complete_on_failure=True, certificate=True),
+        )
+        catalog.put_course(session, ORG, COURSE, body)
     complete(sessions, "exam", "pass")
 
     outcome = change(sessions, "exam", "failed")
@@ -119,6 +162,7 @@ def test_a_reevaluated_failure_keeps_the_course_complete_with_its_new_success(se
     assert outcome.course_completed and "course stays complete, success now False" in outcome.message
     row = course_row(sessions)
     assert row.completed_at is not None and (row.success, row.score) == (False, 90)
+    assert certificates(sessions) == 0, "a certificate goes with a successful course only"
 
 
 def test_reevaluating_an_optional_lessons_change_keeps_the_courses_success_and_score(sessions):

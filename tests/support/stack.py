@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from cli.worker import activity_executor, build_worker
+from cli.worker import activity_executor, running_workers
 from proctorflow.crypto import SecretBox
 from proctorflow.settings import Settings
 from proctorfree.client import ProctorFreeClient
@@ -36,6 +36,9 @@ QUICK = dict(
     finish_window=600,
     exam_result_window=600,
     token_cache_seconds=1,
+    event_first_retry=0.2,
+    event_max_retry=1.0,
+    event_delivery_timeout=2.0,
 )
 
 
@@ -95,7 +98,7 @@ async def running_stack(
         activity_executor(settings) as executor,
     ):
         async with ProctorFreeClient(emulator_url, timeout=5) as backend:  # noqa: SIM117 (a sync server inside async contexts)
-            async with build_worker(client, settings, backend, sessions, box, executor):
+            async with running_workers(client, settings, backend, sessions, box, executor):
                 with serve_in_thread(create_app(settings), web_port) as base_url:
                     async with (
                         httpx.AsyncClient(

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from web.api import attempts, courses, integrations, progress, review_tasks, webhooks
+from web.api import attempts, courses, events, integrations, progress, review_tasks, webhooks
 
 router = APIRouter()
-for resource in (integrations, courses, attempts, review_tasks, progress, webhooks):
+for resource in (integrations, courses, attempts, review_tasks, progress, webhooks, events):
     router.include_router(resource.router)
