@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from models.events import DeliveryState
 from models.tables import EventDelivery, EventEndpoint, OutboundEvent
 from proctorflow.crypto import SecretBox
-from store import events
+from store import deliveries
 from store.db import SessionFactory, transaction
 
 NOT_DELIVERED = "EventNotDelivered"
@@ -68,7 +68,7 @@ class EventActivities:
         """Until its worker stops, wake the stream of every delivery no stream was told of. A
         new dispatcher (the last one's worker stopped or died) tells every stream with pending
         deliveries again: a stream told twice looks twice and finds nothing more."""
-        await asyncio.to_thread(self._in_transaction, events.forget_woken)
+        await asyncio.to_thread(self._in_transaction, deliveries.forget_woken)
         while True:
             woken = await self._wake_streams()
             activity.heartbeat(woken)
@@ -81,7 +81,7 @@ class EventActivities:
     async def _wake_streams(self) -> int:
         from workflows.event_delivery import EventStreamWorkflow, StreamInput, stream_workflow_id
 
-        waiting = await asyncio.to_thread(self._read, events.deliveries_to_wake)
+        waiting = await asyncio.to_thread(self._read, deliveries.deliveries_to_wake)
         streams = {(org_id, stream) for _, org_id, stream in waiting}
         client = activity.client()
         for org_id, stream in sorted(streams):
@@ -99,7 +99,7 @@ class EventActivities:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
         ids = [event_id for event_id, _, _ in waiting]
-        await asyncio.to_thread(self._in_transaction, lambda session: events.mark_woken(session, ids))
+        await asyncio.to_thread(self._in_transaction, lambda session: deliveries.mark_woken(session, ids))
         return len(streams)
 
     # --- A stream's deliveries -------------------------------------------------------------
@@ -107,7 +107,7 @@ class EventActivities:
     @activity.defn
     def pending_events(self, stream: str) -> list[str]:
         with self._sessions() as session:
-            return events.pending_in_stream(session, stream, limit=100)
+            return deliveries.pending_in_stream(session, stream, limit=100)
 
     @activity.defn
     async def deliver_event(self, event_id: str) -> None:
@@ -135,14 +135,15 @@ class EventActivities:
         except httpx.HTTPError as failed:
             error = f"the endpoint could not be reached ({type(failed).__name__})"
         await asyncio.to_thread(
-            self._in_transaction, lambda session: events.record_try(session, event_id, status_code, error, at)
+            self._in_transaction,
+            lambda session: deliveries.record_try(session, event_id, status_code, error, at),
         )
         if error is not None:
             raise ApplicationError(error, type=NOT_DELIVERED)
 
     @activity.defn
     def give_up(self, event_id: str) -> None:
-        self._in_transaction(lambda session: events.give_up(session, event_id))
+        self._in_transaction(lambda session: deliveries.give_up(session, event_id))
 
     def _delivery(self, session, event_id: str) -> Delivery | None:
         delivery = session.get(EventDelivery, event_id)
@@ -156,7 +157,7 @@ class EventActivities:
             {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": event.data},
             separators=(",", ":"),
         )
-        return Delivery(event_id, endpoint.url, events.signing_secrets(endpoint, self._box), body)
+        return Delivery(event_id, endpoint.url, deliveries.signing_secrets(endpoint, self._box), body)
 
     def _read(self, read):
         with self._sessions() as session:

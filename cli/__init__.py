@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from cli.accounts import add_account_commands
+    from cli.events import add_event_commands
     from cli.ops import add_ops_commands
 
     settings = get_settings()
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--audit-delay", type=float, default=20.0, help="seconds the emulator takes to audit")
 
     add_ops_commands(commands)
+    add_event_commands(commands)
     return parser
 
 

@@ -11,11 +11,9 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -28,22 +26,6 @@ from store.reviewers import authenticate
 from tests.support.stack import running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "cli-test-token"
-
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch) -> Iterator[str]:
-    """A fresh folder as the working directory and a SQLite database in it, set the way an
-    operator sets them: through PROCTORFLOW_* variables."""
-    for name in [name for name in os.environ if name.startswith("PROCTORFLOW_")]:
-        monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'proctorflow.db'}"
-    monkeypatch.setenv("PROCTORFLOW_DATABASE_URL", url)
-    monkeypatch.setenv("PROCTORFLOW_LMS_TOKEN", TOKEN)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 def proctorflow(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):

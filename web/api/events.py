@@ -25,7 +25,7 @@ from models.events import (
 )
 from models.tables import EventDelivery, EventEndpoint, OutboundEvent
 from proctorflow.errors import Invalid, NotFound
-from store import events
+from store import deliveries, events
 from web.api.common import api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
@@ -42,7 +42,7 @@ async def put_endpoint(
     """Make the endpoint (its secret in the reply, once), change its URL, or rotate its secret."""
 
     def store(session: Session) -> EventEndpointOut:
-        change = events.put_endpoint(session, org_id, str(body.url), body.rotate_secret, svc.box)
+        change = deliveries.put_endpoint(session, org_id, str(body.url), body.rotate_secret, svc.box)
         return _endpoint_out(session, change.endpoint, change.secret)
 
     return await write(svc, store)
@@ -62,7 +62,7 @@ async def get_endpoint(org_id: str = Depends(lms_org), svc: Services = Depends(s
 @router.delete("/event-endpoint", status_code=204)
 async def delete_endpoint(org_id: str = Depends(lms_org), svc: Services = Depends(services)) -> Response:
     """Stop delivering: pending deliveries are cancelled; the feed keeps every event."""
-    if not await write(svc, lambda session: events.delete_endpoint(session, org_id)):
+    if not await write(svc, lambda session: deliveries.delete_endpoint(session, org_id)):
         raise NotFound(NO_ENDPOINT)
     return Response(status_code=204)
 
@@ -127,7 +127,7 @@ async def redeliver(
             raise NotFound(f"event {event_id} does not exist")
         if session.get(EventEndpoint, org_id) is None:
             raise NotFound(NO_ENDPOINT)
-        return _delivery_out(events.redeliver(session, event), event.type)
+        return _delivery_out(deliveries.redeliver(session, event), event.type)
 
     return await write(svc, again)
 
@@ -141,7 +141,7 @@ def _endpoint_out(session: Session, endpoint: EventEndpoint, secret: str | None)
         previous_secret_expires_at=endpoint.previous_secret_expires_at
         if endpoint.previous_secret_sealed
         else None,
-        deliveries=DeliveryCounts(**events.delivery_counts(session, endpoint.org_id)),
+        deliveries=DeliveryCounts(**deliveries.delivery_counts(session, endpoint.org_id)),
     )
 
 
