@@ -3,16 +3,21 @@
 A delivery is a Standard Webhooks POST: `webhook-id` (the event's id, the same on every try),
 `webhook-timestamp`, and `webhook-signature` with one `v1,` signature per secret that still
 signs (two during a rotation's overlap), made by the `standardwebhooks` package. Any 2xx is
-delivered; anything else is a failed try, recorded, and raised for Temporal to retry. Neither the
-URL nor the response body is recorded or raised: they may hold tokens or personal data.
+delivered; anything else is a failed try, recorded, and raised for Temporal to retry. A 2xx is
+kept in the activity's heartbeat details before it is recorded: when the database refuses that
+record, the retry records it without sending the event again (only a worker killed between the
+2xx and the heartbeat sends it twice). Neither the URL nor the response body is recorded or
+raised: they may hold tokens or personal data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from standardwebhooks.webhooks import Webhook
@@ -114,6 +119,16 @@ class EventActivities:
         delivery = await asyncio.to_thread(self._read, lambda session: self._delivery(session, event_id))
         if delivery is None:
             return  # delivered already, or its endpoint is gone
+        accepted = _accepted_before(activity.info().heartbeat_details)
+        if accepted is not None:
+            # An earlier try was accepted but its record failed (the database refused the write):
+            # record it now rather than send the event again.
+            status_code, at = accepted
+            await asyncio.to_thread(
+                self._in_transaction,
+                lambda session: deliveries.record_try(session, event_id, status_code, None, at),
+            )
+            return
         at = datetime.now(UTC)
         signatures = " ".join(
             Webhook(secret).sign(event_id, at, delivery.body) for secret in delivery.secrets
@@ -134,6 +149,9 @@ class EventActivities:
             error = "the endpoint did not answer in time"
         except httpx.HTTPError as failed:
             error = f"the endpoint could not be reached ({type(failed).__name__})"
+        if error is None:
+            # Kept by Temporal for this delivery's next try, should the record below fail.
+            activity.heartbeat(status_code, at.isoformat())
         await asyncio.to_thread(
             self._in_transaction,
             lambda session: deliveries.record_try(session, event_id, status_code, error, at),
@@ -166,3 +184,12 @@ class EventActivities:
     def _in_transaction(self, write):
         with transaction(self._sessions) as session:
             return write(session)
+
+
+def _accepted_before(details: Sequence[Any]) -> tuple[int, datetime] | None:
+    """The status code and time of an earlier try the endpoint accepted, from the heartbeat
+    details that try left; None when no earlier try got that far."""
+    if len(details) != 2:
+        return None
+    status_code, at = details
+    return int(status_code), datetime.fromisoformat(at)

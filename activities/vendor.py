@@ -15,30 +15,33 @@ from activities import errors
 from models.payloads import AuditReport, SessionFinished, VendorCall, VendorSessionRef
 from proctorflow import metrics
 from proctorflow.crypto import SecretBox
+from proctorflow.scrub import scrub
 from proctorfree.interface import (
     CredentialsRejected,
     NewSession,
     ProctorFreeBackend,
     RateLimited,
     RequestRejected,
+    SessionUnknown,
+    UnsafeLink,
     VendorCredentials,
     VendorError,
     VendorSession,
 )
-from store import records
 from store.db import SessionFactory
+from store.vendor_context import VendorContext, vendor_context
 
 T = TypeVar("T")
+# A vendor failure's text kept as the attempt's error reason: our words and the vendor's own
+# (the client keeps 300 characters of those), scrubbed.
+MAX_REASON_CHARS = 500
 
 
 class VendorActivities:
-    def __init__(
-        self, backend: ProctorFreeBackend, sessions: SessionFactory, box: SecretBox, public_url: str
-    ) -> None:
+    def __init__(self, backend: ProctorFreeBackend, sessions: SessionFactory, box: SecretBox) -> None:
         self._backend = backend
         self._sessions = sessions
         self._box = box
-        self._public_url = public_url.rstrip("/")
 
     @activity.defn
     async def create_session(self, call: VendorCall) -> VendorSessionRef:
@@ -49,7 +52,7 @@ class VendorActivities:
             learner_name=context.learner_name,
             learner_email=context.learner_email,
             method=context.method,
-            return_url=self._public_url + context.return_url_path,
+            return_url=context.return_url,  # the LMS's exam page, or None: ProctorFree's own page
         )
         session = await _vendor(self._backend.create_session(credentials, new))
         return VendorSessionRef(
@@ -93,10 +96,10 @@ class VendorActivities:
         _, credentials = await self._context(call.attempt_id)
         return await _vendor(self._backend.get_session(credentials, _session_id(call)))
 
-    async def _context(self, attempt_id: str) -> tuple[records.VendorContext, VendorCredentials]:
-        def read() -> records.VendorContext:
+    async def _context(self, attempt_id: str) -> tuple[VendorContext, VendorCredentials]:
+        def read() -> VendorContext:
             with self._sessions() as session:
-                return records.vendor_context(session, attempt_id)
+                return vendor_context(session, attempt_id)
 
         context = await asyncio.to_thread(read)
         credentials = VendorCredentials(
@@ -130,15 +133,31 @@ async def _vendor(call: Awaitable[T]) -> T:
 
 
 def _for_temporal(exc: VendorError) -> ApplicationError:
+    """What Temporal keeps of a vendor failure: its kind, and the vendor's text scrubbed of
+    anything that looks like an e-mail address, a key or a token (it is stored as the attempt's
+    error reason and shown to the LMS and to ops; the failure itself is sealed as well)."""
     if isinstance(exc, CredentialsRejected):
         return ApplicationError(
             "ProctorFree refused the integration's API credentials: rotate them, then resume",
             type=errors.CREDENTIALS_REJECTED,
             non_retryable=True,
         )
+    if isinstance(exc, SessionUnknown):  # the id is ours (ProctorFree gave it, the attempt shows it)
+        return ApplicationError(
+            f"ProctorFree does not know session {exc.session_id[:100]} (it answers 404): "
+            "cancel the attempt, or resume it once ProctorFree knows the session again",
+            type=errors.REQUEST_REJECTED,
+            non_retryable=True,
+        )
+    if isinstance(exc, UnsafeLink):  # our refusal of its reply, not its refusal of our request
+        return ApplicationError(
+            scrub(str(exc), MAX_REASON_CHARS), type=errors.REQUEST_REJECTED, non_retryable=True
+        )
     if isinstance(exc, RequestRejected):
         return ApplicationError(
-            f"ProctorFree refused the request: {exc}", type=errors.REQUEST_REJECTED, non_retryable=True
+            f"ProctorFree refused the request: {scrub(str(exc), MAX_REASON_CHARS)}",
+            type=errors.REQUEST_REJECTED,
+            non_retryable=True,
         )
     if isinstance(exc, RateLimited):
         return ApplicationError(
@@ -146,4 +165,6 @@ def _for_temporal(exc: VendorError) -> ApplicationError:
             type=errors.RATE_LIMITED,
             next_retry_delay=timedelta(seconds=exc.retry_after),
         )
-    return ApplicationError(f"ProctorFree unavailable: {exc}", type=errors.VENDOR_UNAVAILABLE)
+    return ApplicationError(
+        f"ProctorFree unavailable: {scrub(str(exc), MAX_REASON_CHARS)}", type=errors.VENDOR_UNAVAILABLE
+    )

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.events import CHANNELS
 from bench.report import format_table, write_json
 from bench.run import run_bench
 from bench.scale import FULL, QUICK
@@ -24,6 +25,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply counts and time budgets")
     parser.add_argument("--concurrency", type=int, help="attempts (and empty workflows) in flight at once")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy round")
+    parser.add_argument(
+        "--events",
+        choices=CHANNELS,
+        default="webhook",
+        help="how the LMS learns of its attempts: an endpoint of its own (webhook) or the long-polled feed",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.png go")
     return parser.parse_args(argv)
 
@@ -40,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(f"[{time.monotonic() - started:5.0f}s] {line}", flush=True)
 
-    result = asyncio.run(run_bench(scale, progress))
+    result = asyncio.run(run_bench(scale, progress, args.events))
     write_json(result, args.out / "latest.json")
     from bench.chart import draw  # matplotlib is slow to import: only once there is something to draw
 

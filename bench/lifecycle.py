@@ -4,11 +4,17 @@ HTTP API and the emulator's control API, N attempts in flight at a time.
 Each attempt: open the lesson, wait for the ProctorFree session, the learner starts, the quiz
 result arrives, the learner presses FINISH, ProctorFree's auditor signs off at once, the task
 turns ready for review, a reviewer passes it (timed: the reply waits for the completion it
-causes), and the progress API is read to confirm the lesson completed."""
+causes), `lesson.completed` reaches the LMS (timed from the decision too), and the progress API
+is read once to confirm the lesson completed.
+
+The LMS learns that the session exists, that the task is ready for review and that the lesson
+completed from ProctorFlow's events (`bench/events.py`: webhooks or the feed), never by polling
+the attempt; the session's id, which no event carries, takes one `GET /attempts/{id}`."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections import Counter
@@ -16,18 +22,22 @@ from dataclasses import dataclass, field
 
 from temporalio.client import Client
 
+from bench.events import AttemptNews
 from bench.lms import Lms, Refused
 from bench.load import LoadResult, closed_loop
 from models.payloads import workflow_id_for
 from tests.support.audits import non_task_events
 
-TRAILING_CALLS_WAIT = 1.0  # lets the last polls' cancellations and webhooks land before counting
+TRAILING_CALLS_WAIT = 1.0  # lets the last webhooks (the emulator's, the events) land before counting
+COMPLETION_EVENT_TIMEOUT = 30.0  # after the decision's reply
 
 
 @dataclass
 class LifecycleRun:
     load: LoadResult
     decision_seconds: list[float] = field(default_factory=list)
+    # From the decision sent to `lesson.completed` received by the LMS (webhook or feed).
+    decision_to_event_seconds: list[float] = field(default_factory=list)
     decision_to_progress_seconds: list[float] = field(default_factory=list)
     completed_in_reply: int = 0
     # Where an attempt's wall time goes, step by step (seconds, one entry per attempt).
@@ -35,6 +45,10 @@ class LifecycleRun:
     attempt_ids: list[str] = field(default_factory=list)
     vendor_calls: Counter[str] = field(default_factory=Counter)
     webhooks_sent: int = 0
+    # Events the LMS received during the phase (received, duplicate, rejected, type:<t>), and
+    # each one's lag from its timestamp to its arrival, in seconds.
+    events: Counter[str] = field(default_factory=Counter)
+    event_lags: list[float] = field(default_factory=list)
 
 
 async def run_lifecycle(lms: Lms, total: int, concurrency: int, time_limit: float) -> LifecycleRun:
@@ -42,6 +56,7 @@ async def run_lifecycle(lms: Lms, total: int, concurrency: int, time_limit: floa
     batch = uuid.uuid4().hex[:6]
     run = LifecycleRun(load=LoadResult())
     before = await lms.vendor_stats()
+    told_before = lms.news.tally()
 
     async def one(index: int) -> None:
         await _one_attempt(lms, course_id, f"life-{batch}-{index}", run)
@@ -51,6 +66,8 @@ async def run_lifecycle(lms: Lms, total: int, concurrency: int, time_limit: floa
     after = await lms.vendor_stats()
     run.vendor_calls = Counter(after["api_calls"]) - Counter(before["api_calls"])
     run.webhooks_sent = after["webhooks_sent"] - before["webhooks_sent"]
+    run.events = lms.news.tally().counts - told_before.counts
+    run.event_lags = lms.news.lags[told_before.lags :]
     return run
 
 
@@ -58,23 +75,29 @@ async def _one_attempt(lms: Lms, course_id: str, learner_id: str, run: Lifecycle
     clock = _StepClock(run.steps)
     attempt_id = (await lms.open(course_id, learner_id))["attempt_id"]
     clock.lap("open")
-    attempt = await lms.wait_for(attempt_id, lambda a: a["vendor_session_id"] is not None)
-    session_id = attempt["vendor_session_id"]
+    await lms.news.until(attempt_id, _awaiting_setup, "it awaits setup")
+    session_id = (await lms.attempt(attempt_id))["vendor_session_id"]
+    if session_id is None:
+        raise Refused(f"attempt {attempt_id} awaits setup without a ProctorFree session")
     clock.lap("until_vendor_session")
     await lms.control("start", session_id)
     await lms.exam_result(attempt_id, score=91, passed=True)
     await lms.control("finish", session_id)
     await lms.control("audit", session_id, outcome="clean")
     clock.lap("learner_and_auditor_calls")
-    ready = await lms.wait_for(attempt_id, _ready_for_review)
+    ready = await lms.news.until(attempt_id, _ready_for_review, "its review task is ready for review")
     clock.lap("until_ready_for_review")
 
     sent = time.perf_counter()
-    reply = await lms.decide(ready["review_task"]["id"])
+    reply = await lms.decide(ready.review_task_id or "")
     run.decision_seconds.append(time.perf_counter() - sent)
     if reply["status"] == "completed":
         run.completed_in_reply += 1
-    await _until_progress_shows_completion(lms, course_id, learner_id)
+    told = await lms.news.until(
+        attempt_id, _lesson_completed, "lesson.completed", timeout=COMPLETION_EVENT_TIMEOUT
+    )
+    run.decision_to_event_seconds.append((told.lesson_completed_at or math.nan) - sent)
+    await _progress_shows_completion(lms, course_id, learner_id)
     run.decision_to_progress_seconds.append(time.perf_counter() - sent)
     run.attempt_ids.append(attempt_id)
     clock.lap("decision_and_progress")
@@ -91,24 +114,23 @@ class _StepClock:
         self._last = now
 
 
-def _ready_for_review(attempt: dict) -> bool:
-    task = attempt["review_task"]
-    return task is not None and task["state"] == "ready_for_review"
+def _awaiting_setup(news: AttemptNews) -> bool:
+    return news.reached("awaiting_setup")
 
 
-async def _until_progress_shows_completion(
-    lms: Lms, course_id: str, learner_id: str, timeout: float = 30.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        lesson = (await lms.progress(course_id, learner_id))["lessons"][0]
-        if lesson["completed"]:
-            return
-        if time.monotonic() > deadline:
-            raise Refused(
-                f"learner {learner_id}'s lesson did not complete within {timeout:.0f}s of the decision"
-            )
-        await asyncio.sleep(0.05)
+def _ready_for_review(news: AttemptNews) -> bool:
+    return news.review_task_id is not None and news.review_state == "ready_for_review"
+
+
+def _lesson_completed(news: AttemptNews) -> bool:
+    return news.lesson_completed_at is not None
+
+
+async def _progress_shows_completion(lms: Lms, course_id: str, learner_id: str) -> None:
+    """One read, once `lesson.completed` arrived: the progress API must agree with the event."""
+    lesson = (await lms.progress(course_id, learner_id))["lessons"][0]
+    if not lesson["completed"]:
+        raise Refused(f"learner {learner_id}'s lesson.completed arrived, but their progress says otherwise")
 
 
 @dataclass

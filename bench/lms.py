@@ -1,23 +1,21 @@
 """The benchmark's LMS and learners: the catalog pushed through the HTTP API, attempts opened,
 learners scripted through the emulator's control API, reviewers deciding, as the outside world
-would drive ProctorFlow. Bad answers raise with the reply's text."""
+would drive ProctorFlow. The LMS learns how its attempts move on from ProctorFlow's events
+(`news`, fed by `bench/events.py`), never by polling. Bad answers raise with the reply's text."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from bench.events import Inbox
+
 API_KEY = "pf-key-bench"
 API_SECRET = "pf-secret-bench-5b9d"
-# GET /attempts/{id} until a condition holds: quick at first, then twice a second. Every poll is
-# load on the web app that the attempt itself does not cause: a tighter loop measures the script.
-FIRST_POLL, LONGEST_POLL = 0.05, 0.5
 
 
 class Refused(Exception):
@@ -37,6 +35,7 @@ def _expect(response: httpx.Response, status: int) -> dict:
 class Lms:
     api: httpx.AsyncClient  # /api/v1, authorised as the LMS
     emulator: httpx.AsyncClient
+    news: Inbox = field(default_factory=Inbox)  # the events received, while `listening` to them
 
     # --- Catalog --------------------------------------------------------------------------
 
@@ -77,19 +76,8 @@ class Lms:
         await self.open(course_id, learner_id)
         return time.perf_counter() - started
 
-    async def wait_for(self, attempt_id: str, holds: Callable[[dict], bool], timeout: float = 60.0) -> dict:
-        deadline = time.monotonic() + timeout
-        pause = FIRST_POLL
-        while True:
-            attempt = _expect(await self.api.get(f"/attempts/{attempt_id}"), 200)
-            if holds(attempt):
-                return attempt
-            if attempt["status"] in ("error", "expired") or time.monotonic() > deadline:
-                raise Refused(
-                    f"attempt {attempt_id} is {attempt['status']}, still waiting after {timeout:.0f}s"
-                )
-            await asyncio.sleep(pause)
-            pause = min(pause * 1.5, LONGEST_POLL)
+    async def attempt(self, attempt_id: str) -> dict:
+        return _expect(await self.api.get(f"/attempts/{attempt_id}"), 200)
 
     async def control(self, action: str, session_id: str, **body: Any) -> None:
         _expect(await self.emulator.post(f"/emulator/sessions/{session_id}/{action}", json=body or None), 200)

@@ -29,6 +29,9 @@ KEYS = (
     "open_p99_ms",
     "decision_to_complete_p50_ms",
     "decision_to_complete_p95_ms",
+    "decision_to_event_received_p50_ms",
+    "decision_to_event_received_p95_ms",
+    "decision_to_event_received_max_ms",
     "history_events_per_attempt",
     "vendor_calls_per_attempt",
     "polls_24h_audit",
@@ -70,10 +73,13 @@ class Phases:
     cpu: dict[str, dict[str, float]]  # CPU ms per unit of work, per process, in two phases
 
 
-def build_result(machine: dict, scale: Scale, phases: Phases, seconds: float) -> dict[str, Any]:
+def build_result(
+    machine: dict, scale: Scale, phases: Phases, seconds: float, events: str = "webhook"
+) -> dict[str, Any]:
     life, opens, audits, memory = phases.lifecycle, phases.opens, phases.audits, phases.memory
     open_ms = [s * 1000 for s in opens.latencies]
     decision_ms = [s * 1000 for s in life.decision_seconds]
+    told_ms = [s * 1000 for s in life.decision_to_event_seconds]
     # Calls are counted for every attempt started, finished or not.
     attempts = max(life.load.done + life.load.failed, 1)
     result: dict[str, Any] = {
@@ -85,6 +91,10 @@ def build_result(machine: dict, scale: Scale, phases: Phases, seconds: float) ->
         "open_p99_ms": percentile(open_ms, 99),
         "decision_to_complete_p50_ms": percentile(decision_ms, 50),
         "decision_to_complete_p95_ms": percentile(decision_ms, 95),
+        # From the decision sent to `lesson.completed` received by the LMS (webhook or feed).
+        "decision_to_event_received_p50_ms": percentile(told_ms, 50),
+        "decision_to_event_received_p95_ms": percentile(told_ms, 95),
+        "decision_to_event_received_max_ms": max(told_ms, default=math.nan),
         "history_events_per_attempt": _mean(phases.histories.events),
         "vendor_calls_per_attempt": sum(life.vendor_calls.values()) / attempts,
         "polls_24h_audit": audits[max(audits)].polls,
@@ -97,12 +107,17 @@ def build_result(machine: dict, scale: Scale, phases: Phases, seconds: float) ->
         "worker_rss_10k_basis": memory.basis(),
         "history_same_1h_23h": audits[min(audits)].non_task_events
         == audits[_closest(audits, 23)].non_task_events,
+        "events_channel": events,
         "machine": machine,
         "scale": dataclasses.asdict(scale),
         "duration_s": round(seconds, 1),
-        "details": _details(phases, open_ms, decision_ms, attempts),
+        "details": _details(phases, open_ms, decision_ms, attempts) | {"events": _events(life, events)},
         "naive_design": {f"{h}h_audit": naive_figures(h) for h in sorted(audits)} | {"calls_per_day": 1440},
-        "samples_ms": {"open": _rounded(open_ms), "decision_to_complete": _rounded(decision_ms)},
+        "samples_ms": {
+            "open": _rounded(open_ms),
+            "decision_to_complete": _rounded(decision_ms),
+            "decision_to_event_received": _rounded(told_ms),
+        },
         "profiles": [dataclasses.asdict(p) for p in phases.profiles],
     }
     result["goals"] = goal_verdicts(result)
@@ -151,6 +166,25 @@ def _details(phases: Phases, open_ms: list[float], decision_ms: list[float], att
     }
 
 
+def _events(life: LifecycleRun, channel: str) -> dict[str, Any]:
+    """What the LMS received in the lifecycle phase (the warm-up and the profiling round aside)."""
+    counts, attempts = life.events, max(life.load.done + life.load.failed, 1)
+    lags_ms = [s * 1000 for s in life.event_lags if math.isfinite(s)]
+    return {
+        "channel": channel,
+        "received": counts["received"],
+        "received_per_attempt": counts["received"] / attempts,
+        "duplicates": counts["duplicate"],
+        "rejected_signatures": counts["rejected"],
+        "feed_errors": counts["feed_errors"],
+        "by_type": {k.removeprefix("type:"): v for k, v in sorted(counts.items()) if k.startswith("type:")},
+        # From each event's timestamp (when its change happened) to its arrival at the LMS.
+        "lag_p50_ms": percentile(lags_ms, 50),
+        "lag_p95_ms": percentile(lags_ms, 95),
+        "lag_max_ms": max(lags_ms, default=math.nan),
+    }
+
+
 def goal_verdicts(result: dict[str, Any]) -> list[dict[str, Any]]:
     verdicts = [
         {
@@ -178,7 +212,8 @@ def write_json(result: dict[str, Any], path: Path) -> None:
 
 
 def format_table(result: dict[str, Any]) -> str:
-    rows = [f"{key:<32}{_show(result[key]):>12}" for key in KEYS]
+    width = max(map(len, KEYS)) + 2
+    rows = [f"{key:<{width}}{_show(result[key]):>12}" for key in KEYS]
     if result["worker_rss_10k_extrapolated"]:
         rows[-1] += f"  ({result['worker_rss_10k_basis']})"
     verdicts = [
@@ -188,7 +223,8 @@ def format_table(result: dict[str, Any]) -> str:
     header = (
         f"{machine['cpu_count']} x {machine['cpu_model']}, {machine['memory_gb']} GB, "
         f"Python {machine['python']}, "
-        f"load {machine['load_average_at_start']} -> {machine.get('load_average_at_end')}"
+        f"load {machine['load_average_at_start']} -> {machine.get('load_average_at_end')}, "
+        f"events by {result.get('events_channel', 'webhook')}"
     )
     naive = result["naive_design"]
     day = naive.get("24h_audit", {})
@@ -201,8 +237,15 @@ def format_table(result: dict[str, Any]) -> str:
     costs = [
         f"CPU ms per {unit.removeprefix('ms_per_').replace('_', ' ')}: {spent}" for unit, spent in cpu.items()
     ]
+    told = result["details"]["events"]
+    events = (
+        f"events to the LMS in the lifecycle ({told['channel']}): {told['received']} received, "
+        f"{told['received_per_attempt']:.1f} per attempt, {told['duplicates']} again, "
+        f"{told['rejected_signatures']} refused; timestamp to arrival p50 {_show(told['lag_p50_ms'])} ms, "
+        f"p95 {_show(told['lag_p95_ms'])} ms"
+    )
     return "\n".join(
-        [header, *rows, "goals:", *verdicts, comparison, *costs, *_hot_spots(result["profiles"])]
+        [header, *rows, "goals:", *verdicts, comparison, *costs, events, *_hot_spots(result["profiles"])]
     )
 
 

@@ -5,6 +5,9 @@
 3. Temporal's ceiling: empty workflows by their own worker, at the lifecycle's concurrency;
 4. full-lifecycle attempts at that concurrency, then a sample of their histories;
 5. a profiling round of the same (py-spy on the worker and the web app), not measured;
+   through 4 and 5 the LMS receives ProctorFlow's events (webhooks, or the feed), from which
+   it learns how its attempts move on; the later phases run without an event endpoint, as
+   the runs before it did;
 6. worker memory with attempts waiting for review (before the opens, whose backlog of new
    workflows would slow it; they leave thousands waiting, as production would have);
 7. lesson opens at a fixed rate (last: the system falls behind when the rate is too high)."""
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +27,7 @@ from temporalio.client import Client
 from bench import ceiling, profiling
 from bench.audit_clock import AuditFigures, audit_after
 from bench.cpu import CpuMeter
+from bench.events import listening
 from bench.lifecycle import LifecycleRun, run_lifecycle, sample_histories
 from bench.lms import Lms, lms_clients
 from bench.load import LoadResult, percentile
@@ -40,7 +45,7 @@ START_SAMPLES = 20
 OPEN_SETTLE_SECONDS = 3.0
 
 
-async def run_bench(scale: Scale, progress: Progress) -> dict:
+async def run_bench(scale: Scale, progress: Progress, events: str = "webhook") -> dict:
     started = time.perf_counter()
     machine = await describe_machine()
     progress(
@@ -52,9 +57,9 @@ async def run_bench(scale: Scale, progress: Progress) -> dict:
             progress(
                 f"system up: Temporal {system.settings.temporal_address}, web {system.settings.public_url}"
             )
-            phases = await _under_load(system, scale, audits, progress)
+            phases = await _under_load(system, scale, audits, progress, events)
     machine["load_average_at_end"] = load_average()
-    return build_result(machine, scale, phases, time.perf_counter() - started)
+    return build_result(machine, scale, phases, time.perf_counter() - started, events)
 
 
 async def _audits(scale: Scale, tmp: Path, progress: Progress) -> dict[int, AuditFigures]:
@@ -70,16 +75,18 @@ async def _audits(scale: Scale, tmp: Path, progress: Progress) -> dict[int, Audi
 
 
 async def _under_load(
-    system: System, scale: Scale, audits: dict[int, AuditFigures], progress: Progress
+    system: System, scale: Scale, audits: dict[int, AuditFigures], progress: Progress, events: str
 ) -> Phases:
     top, ceiling_cpu = await _ceiling(system, scale, progress)
     api, emulator = lms_clients(system.api_url, system.settings.lms_token, system.emulator_url)
     async with api, emulator:
         lms = Lms(api, emulator)
-        life, life_cpu = await _lifecycle(system, lms, scale, progress)
-        histories = await sample_histories(system.client, life.attempt_ids, scale.history_sample)
-        progress(f"histories: {histories.events} events in {len(histories.events)} sampled attempts")
-        profiles = await _profile_round(system, lms, scale, progress)
+        async with listening(api, lms.news, events) as source:
+            progress(f"the LMS learns of its attempts from {source}")
+            life, life_cpu = await _lifecycle(system, lms, scale, progress)
+            histories = await sample_histories(system.client, life.attempt_ids, scale.history_sample)
+            progress(f"histories: {histories.events} events in {len(histories.events)} sampled attempts")
+            profiles = await _profile_round(system, lms, scale, progress)
         memory = await _memory(system, lms, scale, progress)
         open_cpu = CpuMeter(system.processes())
         with open_cpu.measuring():
@@ -133,6 +140,13 @@ async def _lifecycle(
     )
     steps = {step: round(percentile(spent, 50) * 1000) for step, spent in life.steps.items()}
     progress(f"lifecycle steps, p50 ms: {steps}")
+    told = life.decision_to_event_seconds
+    progress(
+        f"lifecycle events: {life.events['received']} received ({life.events['duplicate']} again, "
+        f"{life.events['rejected']} refused); decision to lesson.completed received: "
+        f"p50 {percentile(told, 50) * 1000:.0f} ms, p95 {percentile(told, 95) * 1000:.0f} ms, "
+        f"max {max(told, default=math.nan) * 1000:.0f} ms"
+    )
     return life, meter
 
 

@@ -3,6 +3,14 @@ database and accounts, or run everything on one machine with `proctorflow dev`.
 
 Settings come from the environment and `.env` (PROCTORFLOW_*). Refusals print what to fix and
 exit with code 2.
+
+Production is the default: `web` and `worker` start only with PROCTORFLOW_TEMPORAL_ADDRESS and
+real secrets (PROCTORFLOW_LMS_TOKEN, _SECRET_KEY, _WEBHOOK_SECRET, _PAYLOAD_KEYS, _CODEC_TOKEN);
+`dev` runs everything with dev defaults and keys it keeps under `.data/`. Commands that act on
+workflows (check-now, resume, cancel, reconcile) need the Temporal address and the payload key
+ring; `setup` the address only; migrate, create-org, create-reviewer, events and stuck the
+database (stuck marks closed workflows when Temporal is reachable). `emulator` and `seed-demo`
+are dev and test tools and keep their dev defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from cli.common import DEFAULT_DATA_DIR, UsageError, settings_with_temporal, with_temporal
+from cli.common import DEFAULT_DATA_DIR, UsageError, settings_to_serve, settings_with_temporal, with_temporal
 from proctorflow.errors import Refused
 from proctorflow.logs import configure_logging
 from proctorflow.settings import get_settings
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("worker", cmd_worker, "run a worker: attempt workflows and their activities")
 
-    web = command("web", cmd_web, "run the web app: LMS API, reviewer UI, learner demo page")
+    web = command("web", cmd_web, "run the web app: LMS API, reviewer UI, codec endpoint")
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=settings.http_port)
 
@@ -67,16 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--webhook-url", default=None, help="where to POST signed webhooks (default: none)")
     emulator.add_argument("--webhook-secret", default=None, help="default: PROCTORFLOW_WEBHOOK_SECRET")
     emulator.add_argument("--audit-delay", type=float, default=5.0, help="seconds from FINISH to the audit")
+    emulator.add_argument(
+        "--sessions-file",
+        type=Path,
+        default=None,
+        help="keep the sessions in this JSON file, read at start (default: in memory only)",
+    )
 
     command("setup", cmd_setup, "register ProctorFlow's search attributes on the Temporal server")
 
     add_account_commands(commands)
 
-    dev = command("dev", cmd_dev, "everything on this machine: Temporal, worker, web app, emulator")
+    dev = command("dev", cmd_dev, "everything on this machine: Temporal, worker, web app, emulator, demo LMS")
     dev.add_argument("--http-port", type=int, default=settings.http_port)
     dev.add_argument("--emulator-port", type=int, default=settings.emulator_port)
     dev.add_argument("--temporal-port", type=int, default=7233)
     dev.add_argument("--ui-port", type=int, default=8233)
+    dev.add_argument(
+        "--demo-lms-port", type=int, default=settings.demo_lms_port, help="the demo LMS (the learner's side)"
+    )
     dev.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     dev.add_argument("--audit-delay", type=float, default=20.0, help="seconds the emulator takes to audit")
 
@@ -92,7 +109,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from cli.worker import run_worker
     from proctorflow.crypto import secret_box
 
-    settings = settings_with_temporal()
+    settings = settings_to_serve()
     _run_event_loop(run_worker(settings, secret_box(settings)))
 
 
@@ -113,7 +130,7 @@ def cmd_web(args: argparse.Namespace) -> None:
 
     from web.app import create_app
 
-    app = create_app(settings_with_temporal())
+    app = create_app(settings_to_serve())
     uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
 
 
@@ -126,6 +143,7 @@ def cmd_emulator(args: argparse.Namespace) -> None:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret or get_settings().webhook_secret,
         audit_delay_seconds=args.audit_delay,
+        sessions_file=args.sessions_file,
     )
     uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
 
@@ -141,6 +159,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         ui_port=args.ui_port,
         data_dir=args.data_dir,
         audit_delay=args.audit_delay,
+        demo_lms_port=args.demo_lms_port,
     )
     return run_dev(options)
 
@@ -150,5 +169,7 @@ def cmd_setup(args: argparse.Namespace) -> None:
     from workflows.search_attributes import ALL
 
     settings = settings_with_temporal()
-    with_temporal(lambda client: register_search_attributes(client, ALL, settings.temporal_namespace))
+    with_temporal(
+        lambda client: register_search_attributes(client, ALL, settings.temporal_namespace), sealed=False
+    )
     print(f"Temporal at {settings.temporal_address}: ProctorFlow's search attributes are registered")

@@ -1,10 +1,15 @@
 """`proctorflow dev`: the whole system on one machine, from one command.
 
 Starts the Temporal dev server (its state in `<data-dir>/temporal.db`), migrates the SQLite
-database, seeds the demo, then runs the worker, the web app and the ProctorFree emulator as
-child processes, prints where everything is, and supervises: when a child dies everything
-stops; Ctrl-C or SIGTERM stops the children first and the Temporal server last. A second run
-resumes where the first stopped.
+database, seeds the demo, then runs the worker, the web app, the ProctorFree emulator and the
+demo LMS (a separate app, a client of the API with its own token) as child processes, prints
+where everything is, and supervises: when a child dies everything stops; Ctrl-C, SIGTERM or SIGHUP
+(a closed terminal) stops the children first and the Temporal server last. A second run resumes
+where the first stopped.
+
+Killed hard (SIGKILL), it cannot stop them itself: on Linux the children get SIGTERM from the
+kernel as it dies, and the next run stops whatever a previous one left running, from the pids it
+noted under the data folder (`cli.leftovers`).
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from cli.dev_layout import (
     DevOptions,
     app_commands,
     child_environment,
+    demo_lms_command,
+    demo_lms_environment,
     dev_settings,
     temporal_command,
 )
+from cli.leftovers import RunFile
 from cli.processes import HOST, Children, port_free, port_open
 from cli.seed import DemoSeed, seed_demo
 from proctorflow.crypto import SecretBox
@@ -48,8 +56,10 @@ TEMPORAL_GRACE = 10.0
 def run_dev(options: DevOptions) -> int:
     """Runs until Ctrl-C/SIGTERM (exit 0) or until a part fails (exit 1)."""
     stop = _stop_on_signals()
-    children = Children(APPS_GRACE, TEMPORAL_GRACE)
+    run_file = RunFile(options.data_dir.resolve(), APPS_GRACE, TEMPORAL_GRACE)
+    children = Children(APPS_GRACE, TEMPORAL_GRACE, on_start=run_file.add)
     try:
+        run_file.take_over()  # what a run killed hard left running is stopped first
         _refuse_busy_ports(options)
         settings = dev_settings(options)
         children.start(
@@ -60,7 +70,13 @@ def run_dev(options: DevOptions) -> int:
         seed = prepare_database(settings, options.data_dir)
         for name, command in app_commands(options):
             children.start(name, command, child_environment(settings))
-        if not _wait_until(lambda: _apps_answer(options), "the web app and the emulator", children, stop):
+        demo_lms = demo_lms_command()
+        if demo_lms is None:
+            log.warning("no demo LMS: it runs from ProctorFlow's source tree only (demo_lms/)")
+        else:
+            children.start("demo-lms", demo_lms, demo_lms_environment(settings, options, seed.demo_lms_token))
+        apps = "the web app, the emulator or the demo LMS"
+        if not _wait_until(lambda: _apps_answer(options, demo_lms is not None), apps, children, stop):
             return 0
         print(banner(options, settings, seed), flush=True)
         return _supervise(children, stop)
@@ -69,6 +85,7 @@ def run_dev(options: DevOptions) -> int:
         return 1
     finally:
         children.stop_all()
+        run_file.release()
 
 
 def prepare_database(settings: Settings, data_dir: Path) -> DemoSeed:
@@ -88,7 +105,7 @@ def prepare_database(settings: Settings, data_dir: Path) -> DemoSeed:
 
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     return stop
 
@@ -125,6 +142,7 @@ def _refuse_busy_ports(options: DevOptions) -> None:
         "--emulator-port": options.emulator_port,
         "--temporal-port": options.temporal_port,
         "--ui-port": options.ui_port,
+        "--demo-lms-port": options.demo_lms_port,
     }
     for flag, port in ports.items():
         if not port_free(port):
@@ -149,8 +167,10 @@ def _temporal_ready(options: DevOptions, settings: Settings) -> bool:
     return True
 
 
-def _apps_answer(options: DevOptions) -> bool:
+def _apps_answer(options: DevOptions, with_demo_lms: bool) -> bool:
     probes = [f"{options.web_url}/healthz", f"{options.emulator_url}/emulator/stats"]
+    if with_demo_lms:  # it answers once it has registered with the web app's API
+        probes.append(f"{options.demo_lms_url}/healthz")
     try:
         return all(httpx.get(url, timeout=1.0).status_code == 200 for url in probes)
     except httpx.HTTPError:
@@ -167,7 +187,7 @@ def banner(options: DevOptions, settings: Settings, seed: DemoSeed) -> str:
         ("LMS API", f"{web}/api/v1"),
         ("  token", f"Authorization: Bearer {settings.lms_token}"),
         ("API docs", f"{web}/docs"),
-        ("Learner demo", f"{web}/learn/"),
+        ("Demo LMS", f"{options.demo_lms_url}/  (the learner's side: pick a learner, open the Final exam)"),
         ("Reviewer UI", f"{web}/review/login"),
         ("  login", f"{seed.reviewer_username} / {seed.reviewer_password}"),
         ("ProctorFree", f"{options.emulator_url}  (emulator; audits {options.audit_delay:g}s after FINISH)"),

@@ -1,7 +1,9 @@
 """Dev mode's layout: which processes run, on which ports, with which settings.
 
 Everything lives under the data folder (`.data/` by default): the Temporal dev server's state,
-the SQLite database, the key for vendor credentials and the key ring for Temporal payloads.
+the SQLite database, the key for vendor credentials, the key ring for Temporal payloads, the
+emulator's sessions (`emulator-sessions.json`) and the pids of the running parts
+(`dev-processes.json`, `cli.leftovers`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.processes import HOST
+from cli.seed import DEMO_COURSE_ID
 from proctorflow.codec import load_or_create_keys
 from proctorflow.crypto import load_or_create_key
 from proctorflow.settings import Settings, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The emulator's sessions, kept so that a restart still knows the sessions of attempts in flight.
+EMULATOR_SESSIONS_FILE = "emulator-sessions.json"
 
 
 class DevError(Exception):
@@ -32,10 +37,15 @@ class DevOptions:
     ui_port: int
     data_dir: Path
     audit_delay: float = 20.0
+    demo_lms_port: int = 8200
 
     @property
     def web_url(self) -> str:
         return f"http://{HOST}:{self.http_port}"
+
+    @property
+    def demo_lms_url(self) -> str:
+        return f"http://{HOST}:{self.demo_lms_port}"
 
     @property
     def emulator_url(self) -> str:
@@ -55,6 +65,7 @@ def dev_settings(options: DevOptions) -> Settings:
             if "database_url" in explicit
             else f"sqlite:///{data_dir / 'proctorflow.db'}",
             "secret_key": base.secret_key or load_or_create_key(data_dir / "secret.key"),
+            "session_key": base.session_key or load_or_create_key(data_dir / "session.key"),
             "payload_keys": base.payload_keys or load_or_create_keys(data_dir / "payload.keys").spec(),
             "temporal_address": f"{HOST}:{options.temporal_port}",
             "proctorfree_url": options.emulator_url,
@@ -64,6 +75,9 @@ def dev_settings(options: DevOptions) -> Settings:
             # The Temporal UI in the developer's browser decodes payloads through the web app.
             "codec_ui_origin": f"http://{HOST}:{options.ui_port}",
             "codec_trust_ui_origin": True,
+            # Its children accept the dev defaults (LMS token, webhook secret, no codec token);
+            # the keys above they are given, never make.
+            "dev_mode": True,
         }
     )
 
@@ -113,6 +127,31 @@ def temporal_binary() -> str:
     return found
 
 
+def demo_lms_environment(settings: Settings, options: DevOptions, token: str) -> dict[str, str]:
+    """The demo LMS is a client of the web app's API like any LMS: it gets the API's URL, its
+    organisation's token and its own port, nothing of ProctorFlow's settings. It runs from the
+    source tree (`python -m demo_lms`); it is not installed with ProctorFlow."""
+    env = child_environment(settings)
+    for name in [name for name in env if name.startswith("PROCTORFLOW_")]:
+        del env[name]
+    env.update(
+        PROCTORFLOW_DEMO_LMS_HOST=HOST,
+        PROCTORFLOW_DEMO_LMS_PORT=str(options.demo_lms_port),
+        PROCTORFLOW_DEMO_LMS_API_URL=f"{options.web_url}/api/v1",
+        PROCTORFLOW_DEMO_LMS_TOKEN=token,
+        PROCTORFLOW_DEMO_LMS_COURSES=DEMO_COURSE_ID,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def demo_lms_command() -> list[str] | None:
+    """None outside a source checkout: the demo LMS is never installed with ProctorFlow."""
+    if not (PROJECT_ROOT / "demo_lms" / "__main__.py").exists():
+        return None
+    return [sys.executable, "-m", "demo_lms"]
+
+
 def app_commands(options: DevOptions) -> list[tuple[str, list[str]]]:
     cli = [sys.executable, "-m", "cli"]
     webhook_url = f"{options.web_url}/api/v1/webhooks/proctorfree"
@@ -122,6 +161,7 @@ def app_commands(options: DevOptions) -> list[tuple[str, list[str]]]:
         (
             "emulator",
             [*cli, "emulator", "--host", HOST, "--port", str(options.emulator_port)]
-            + ["--webhook-url", webhook_url, "--audit-delay", str(options.audit_delay)],
+            + ["--webhook-url", webhook_url, "--audit-delay", str(options.audit_delay)]
+            + ["--sessions-file", str(options.data_dir.resolve() / EMULATOR_SESSIONS_FILE)],
         ),
     ]

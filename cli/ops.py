@@ -5,6 +5,7 @@
     proctorflow resume ATTEMPT_ID | --all-errors
     proctorflow cancel ATTEMPT_ID
     proctorflow reconcile ATTEMPT_ID | --all
+    proctorflow find --learner ID [--org ORG]
 
 `stuck` reads the database (and, when Temporal is reachable, marks the attempts whose workflow
 has closed); the others act through Temporal (PROCTORFLOW_TEMPORAL_ADDRESS), through the client
@@ -23,6 +24,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from cli.common import UsageError, database_sessions, with_temporal
+from cli.find import add_find_command
 from models.tables import Attempt
 from proctorflow.errors import Conflict, Invalid, NotFound
 from starter import ops, reconcile
@@ -60,6 +62,8 @@ def add_ops_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     fix.add_argument("attempt_id", metavar="ATTEMPT_ID", nargs="?")
     fix.add_argument("--all", action="store_true", help="every attempt that needs it")
+
+    add_find_command(subparsers)
 
 
 def duration(text: str) -> timedelta:
@@ -175,7 +179,8 @@ def _marked(found: list[ops.StuckAttempt]) -> tuple[list[ops.StuckAttempt], str 
     """The attempts, those whose workflow has closed marked, when Temporal can be asked; else
     as they are, with why not."""
     try:
-        return with_temporal(lambda client: ops.mark_closed_workflows(client, found)), None
+        # Describing workflows sends and reads no payload: no key ring needed.
+        return with_temporal(lambda client: ops.mark_closed_workflows(client, found), sealed=False), None
     except (UsageError, RPCError) as unreachable:
         return found, str(unreachable)
 

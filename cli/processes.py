@@ -1,9 +1,12 @@
 """Child processes for dev mode: each in its own process group, its output prefixed with its
-name, stopped with SIGTERM and, after a grace period, SIGKILL."""
+name, stopped with SIGTERM and, after a grace period, SIGKILL. On Linux each also gets SIGTERM
+when the process that started it dies, however it dies (SIGKILL, a closed terminal): the kernel's
+parent-death signal (`prctl(PR_SET_PDEATHSIG)`)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -12,16 +15,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("proctorflow.dev")
 
 HOST = "127.0.0.1"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Child:
+    """One part. With `die_with_parent` (Linux) it gets SIGTERM when the thread that started it
+    ends: start children from a thread that lives as long as the supervisor (its main thread)."""
+
     _print_lock = threading.Lock()
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], die_with_parent: bool = True
+    ) -> None:
         self.name = name
         self.process = subprocess.Popen(
             command,
@@ -32,6 +42,7 @@ class Child:
             text=True,
             errors="replace",
             process_group=0,  # Ctrl-C reaches the supervisor alone, which stops the parts in order
+            preexec_fn=parent_death_signal() if die_with_parent else None,
         )
         self._relay = threading.Thread(target=self._relay_output, name=f"relay-{name}", daemon=True)
         self._relay.start()
@@ -43,6 +54,10 @@ class Child:
             with self._print_lock:
                 sys.stdout.write(f"{self.name:<8} | {line.rstrip()}\n")
                 sys.stdout.flush()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def exit_code(self) -> int | None:
         return self.process.poll()
@@ -63,15 +78,25 @@ class Child:
 
 class Children:
     """The parts started so far. Infrastructure (the Temporal server) stops after the rest,
-    so the worker and the web app never lose it while they shut down."""
+    so the worker and the web app never lose it while they shut down. `on_start(child,
+    infrastructure)` hears of each part started (dev mode notes its pid under the data folder)."""
 
-    def __init__(self, apps_grace: float, infrastructure_grace: float) -> None:
+    def __init__(
+        self,
+        apps_grace: float,
+        infrastructure_grace: float,
+        on_start: Callable[[Child, bool], None] | None = None,
+    ) -> None:
         self.apps: list[Child] = []
         self.infrastructure: list[Child] = []
         self._graces = (apps_grace, infrastructure_grace)
+        self._on_start = on_start
 
     def start(self, name: str, command: list[str], env: dict[str, str], infrastructure: bool = False) -> None:
-        (self.infrastructure if infrastructure else self.apps).append(Child(name, command, env))
+        child = Child(name, command, env)
+        (self.infrastructure if infrastructure else self.apps).append(child)
+        if self._on_start is not None:
+            self._on_start(child, infrastructure)
 
     def first_dead(self) -> Child | None:
         everyone = self.infrastructure + self.apps
@@ -101,6 +126,25 @@ def _stop_together(children: list[Child], grace: float) -> None:
             log.info("stopped %s", child.name)
         else:
             log.info("stopped %s (it %s)", child.name, child.how_it_ended())
+
+
+def parent_death_signal() -> Callable[[], None] | None:
+    """What a child runs between fork and exec so that it gets SIGTERM when its parent dies:
+    Linux's PR_SET_PDEATHSIG. None elsewhere (there dev mode's run file is the only defence)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, before the fork
+    except (OSError, AttributeError):
+        return None
+    parent, sigterm = os.getpid(), ctypes.c_ulong(signal.SIGTERM)
+
+    def die_with_parent() -> None:
+        prctl(PR_SET_PDEATHSIG, sigterm)
+        if os.getppid() != parent:  # the parent died before the line above: no signal will come
+            os._exit(1)
+
+    return die_with_parent
 
 
 def port_free(port: int) -> bool:

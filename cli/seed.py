@@ -1,5 +1,6 @@
 """The demo `proctorflow dev` starts with: an organisation, a ProctorFree integration, a course
-whose lessons show each proctoring method, and a reviewer login.
+whose lessons show each proctoring method, a reviewer login, and the demo LMS's own API token
+for that organisation (the demo LMS, `demo_lms/`, plays the organisation's LMS).
 
 Idempotent: what exists is left as it is, so a developer's changes to the demo survive a
 restart; only what is missing is made.
@@ -8,6 +9,7 @@ restart; only what is missing is made.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from proctorflow.crypto import SecretBox
 from store import catalog
 from store.db import SessionFactory, transaction
 from store.reviewers import create_reviewer, hash_password, password_matches
+from store.tokens import new_token
 
 DEMO_INTEGRATION = "Demo ProctorFree"
 # The emulator accepts any credentials but those starting with "invalid" or "revoked".
@@ -26,6 +29,8 @@ DEMO_CREDENTIALS = ("demo-key", "demo-secret")
 DEMO_COURSE_ID = "course-demo"
 DEMO_REVIEWER = "reviewer"
 PASSWORD_FILE = "demo-reviewer-password"
+DEMO_LMS_TOKEN_FILE = "demo-lms-token"
+DEMO_LMS_TOKEN_NAME = "demo LMS"
 
 DEMO_COURSE = CourseIn(
     title="Certified Widget Engineer",
@@ -70,11 +75,13 @@ class DemoSeed:
     lessons: list[str]  # one line per lesson: id (type, required, proctoring)
     reviewer_username: str
     reviewer_password: str
+    demo_lms_token: str = ""  # the demo LMS's token for the organisation (kept under the data folder)
     created: list[str] = field(default_factory=list)  # what this run made; empty on a rerun
 
 
 def seed_demo(sessions: SessionFactory, box: SecretBox, lms_token: str, data_dir: Path) -> DemoSeed:
     password = demo_reviewer_password(data_dir)
+    demo_token = _kept_secret(data_dir / DEMO_LMS_TOKEN_FILE, new_token)
     created: list[str] = []
     org_id = catalog.DEFAULT_ORG
     with transaction(sessions) as session:
@@ -82,6 +89,9 @@ def seed_demo(sessions: SessionFactory, box: SecretBox, lms_token: str, data_dir
         integration = _ensure_integration(session, org_id, box, created)
         course = _ensure_course(session, org_id, integration.id, created)
         _ensure_reviewer(session, org_id, password, created)
+        if catalog.org_for_token(session, demo_token) is None:
+            catalog.grant_token(session, org_id, demo_token, DEMO_LMS_TOKEN_NAME)
+            created.append(f"token '{DEMO_LMS_TOKEN_NAME}'")
         lessons = [describe(lesson) for lesson in catalog.lessons_of(session, org_id, course.id)]
     return DemoSeed(
         org_id=org_id,
@@ -91,20 +101,25 @@ def seed_demo(sessions: SessionFactory, box: SecretBox, lms_token: str, data_dir
         lessons=lessons,
         reviewer_username=DEMO_REVIEWER,
         reviewer_password=password,
+        demo_lms_token=demo_token,
         created=created,
     )
 
 
 def demo_reviewer_password(data_dir: Path) -> str:
     """Made once and kept under the data folder, so every run prints the same login."""
-    path = data_dir / PASSWORD_FILE
+    return _kept_secret(data_dir / PASSWORD_FILE, lambda: secrets.token_urlsafe(12))
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """Read from `path`, or made now and written there, readable by its owner only."""
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(12)
-    path.write_text(password + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = make()
+    path.write_text(secret + "\n")
     path.chmod(0o600)
-    return password
+    return secret
 
 
 def describe(lesson: Lesson) -> str:

@@ -48,7 +48,7 @@ def build_worker(
     box: SecretBox,
     executor: ThreadPoolExecutor,
 ) -> Worker:
-    vendor = VendorActivities(backend, sessions, box, settings.public_url)
+    vendor = VendorActivities(backend, sessions, box)
     records = RecordActivities(sessions)
     return Worker(
         client,

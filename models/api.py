@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from models.rules import Method
+from models.text import Line, Text
 
 LmsId = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f/]+$")
 
@@ -20,17 +21,17 @@ class Strict(BaseModel):
 
 
 class IntegrationIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    api_key: str = Field(min_length=1, max_length=500)
-    api_secret: str = Field(min_length=1, max_length=500)
+    name: Line = Field(min_length=1, max_length=200)
+    api_key: Line = Field(min_length=1, max_length=500)
+    api_secret: Line = Field(min_length=1, max_length=500)
     is_active: bool = True
 
 
 class IntegrationPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
     is_active: bool | None = None
-    api_key: str | None = Field(default=None, min_length=1, max_length=500)
-    api_secret: str | None = Field(default=None, min_length=1, max_length=500)
+    api_key: Line | None = Field(default=None, min_length=1, max_length=500)
+    api_secret: Line | None = Field(default=None, min_length=1, max_length=500)
 
 
 class IntegrationOut(BaseModel):
@@ -48,20 +49,20 @@ class IntegrationOut(BaseModel):
 
 class LessonIn(Strict):
     id: str = LmsId
-    title: str = Field(min_length=1, max_length=500)
-    type: str = Field(min_length=1, max_length=100)
+    title: Line = Field(min_length=1, max_length=500)
+    type: Line = Field(min_length=1, max_length=100)
     required: bool = True
     allows_retakes: bool = False
 
 
 class CourseSettingsIn(Strict):
-    score_lesson_id: str | None = None
+    score_lesson_id: Line | None = Field(default=None, max_length=200)
     complete_on_failure: bool = False
     certificate: bool = False
 
 
 class CourseIn(Strict):
-    title: str = Field(min_length=1, max_length=500)
+    title: Line = Field(min_length=1, max_length=500)
     lessons: list[LessonIn] = Field(max_length=1000)
     settings: CourseSettingsIn = Field(default_factory=CourseSettingsIn)
 
@@ -76,8 +77,8 @@ class CourseIn(Strict):
 
 
 class ProctoringIn(Strict):
-    integration_id: str = Field(min_length=1, max_length=200)
-    instructions: str = Field(default="", max_length=20000)
+    integration_id: Line = Field(min_length=1, max_length=200)
+    instructions: Text = Field(default="", max_length=20000)
     method: Method
     requires_validation: bool = False
 
@@ -97,7 +98,7 @@ class ProctoringOut(BaseModel):
 
 class LearnerIn(Strict):
     id: str = LmsId
-    name: str = Field(min_length=1, max_length=300)
+    name: Line = Field(min_length=1, max_length=300)
     email: EmailStr
 
 
@@ -108,12 +109,19 @@ class OpenAttemptIn(Strict):
     attempt_number: int = Field(ge=1, le=10000)
 
 
+SETUP_URL = Field(
+    description='ProctorFree\'s set-up page for this attempt ("Set up Proctoring"): null until the '
+    "attempt's workflow has opened the proctored session, usually within a second; open the lesson "
+    "again (or GET /attempts/{attempt_id}) to get it"
+)
+
+
 class OpenAttemptOut(BaseModel):
     attempt_id: str
     status: str
     lesson_title: str
     instructions: str
-    setup_url: str | None
+    setup_url: str | None = SETUP_URL
     method: Method
 
 
@@ -124,7 +132,7 @@ class ExamResultIn(Strict):
 
 class DecisionIn(Strict):
     decision: Literal["pass", "fail"]
-    reviewer: str = Field(min_length=1, max_length=200)
+    reviewer: Line = Field(min_length=1, max_length=200)
 
 
 # --- Replies --------------------------------------------------------------------------------
@@ -206,6 +214,7 @@ class AttemptOut(BaseModel):
     required: bool
     requires_validation: bool
     vendor_session_id: str | None
+    setup_url: str | None = SETUP_URL
     error_reason: str | None
     exam: ExamResultOut | None
     review_task: ReviewTaskSummary | None
@@ -256,6 +265,9 @@ class LessonProgressOut(BaseModel):
     success: bool | None
     score: float | None
     proctoring_result: str | None  # passed / failed: the course progress's proctoring column
+    completed_by: Literal["lms", "attempt"] | None = Field(
+        default=None, description="where the completion came from: reported by the LMS, or an attempt"
+    )
     latest_attempt_id: str | None
     latest_attempt_status: str | None
 
@@ -292,8 +304,8 @@ class ProgressOut(BaseModel):
 
 class ResultChangeIn(Strict):
     proctoring_result: Literal["passed", "failed"]
-    reason: str = Field(min_length=1, max_length=2000)
-    changed_by: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=2000)
+    changed_by: Line = Field(min_length=1, max_length=200)
     reevaluate_course: bool = False
 
 

@@ -36,14 +36,25 @@ def utc_field(**kwargs) -> Field:  # type: ignore[valid-type]
 class Organisation(SQLModel, table=True):
     id: str = Field(primary_key=True)
     name: str
+    # Where ProctorFree sends the learner after "confirm and start": the LMS's exam page, a
+    # template with {attempt_id} (and {course_id}, {lesson_id}); None: ProctorFree's own page.
+    lms_return_url: str | None = None
     created_at: datetime = utc_field(default_factory=utcnow)
 
 
 class ApiToken(SQLModel, table=True):
-    token_sha256: str = Field(primary_key=True)  # the token itself is never stored
+    """An LMS API token of one organisation (`store/tokens.py`). The token itself is never
+    stored: its SHA-256 finds it, its first few characters let people recognise it."""
+
+    token_sha256: str = Field(primary_key=True)
+    id: str = Field(unique=True, index=True)  # what the API names it by (never the digest)
     org_id: str = Field(foreign_key="organisation.id", index=True)
-    label: str = ""
+    name: str = ""
+    prefix: str = ""
+    # The default organisation's PROCTORFLOW_LMS_TOKEN: replaced when that setting changes.
+    bootstrap: bool = False
     created_at: datetime = utc_field(default_factory=utcnow)
+    last_used_at: datetime | None = utc_field(default=None)  # at most about a minute behind
 
 
 class Integration(SQLModel, table=True):
@@ -208,6 +219,20 @@ class Reviewer(SQLModel, table=True):
     password_hash: str
     display_name: str = ""
     created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class ReviewerSession(SQLModel, table=True):
+    """A reviewer signed in on one browser. Its cookie carries a random token; only the token's
+    SHA-256 is kept, so the table cannot be used to sign in. Logout, a password change or
+    `proctorflow revoke-sessions` revoke it: a copied cookie stops working at once."""
+
+    __tablename__ = "reviewer_session"
+    id: str = Field(primary_key=True)  # SHA-256 of the cookie's token, hex
+    reviewer_id: str = Field(foreign_key="reviewer.id", ondelete="CASCADE", index=True)
+    created_at: datetime = utc_field(default_factory=utcnow)
+    last_seen_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()
+    revoked_at: datetime | None = utc_field(default=None)
 
 
 class ResultChange(SQLModel, table=True):

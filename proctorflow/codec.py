@@ -1,7 +1,13 @@
 """Payload encryption for Temporal: every payload a client or worker sends is sealed with
 AES-256-GCM before it leaves the process, so histories on the server hold no learner data or
 decision in clear. The key id travels in the payload's metadata: add a new key in front to
-rotate, keep the old ones to read old histories."""
+rotate, keep the old ones to read old histories.
+
+Decoding refuses what is not sealed: a payload anyone with access to the Temporal server could
+have written (a signal or update sent without the key) is never taken for ProctorFlow's own.
+Nothing Temporal itself must read passes through here: the SDKs never hand search attributes to
+a payload codec (they stay plain JSON, `workflows/search_attributes.py`), and the Temporal UI
+parses memo and headers without it (ProctorFlow sets neither)."""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -59,6 +67,11 @@ def load_or_create_keys(path: Path) -> PayloadKeys:
     return PayloadKeys.parse(path.read_text().strip())
 
 
+class PayloadRefused(ValueError):
+    """A payload this codec will not open: not sealed, sealed with a key not in the ring, or
+    altered since it was sealed. The message says which, never what the payload holds."""
+
+
 class EncryptionCodec(PayloadCodec):
     def __init__(self, keys: PayloadKeys) -> None:
         self._keys = keys
@@ -75,17 +88,32 @@ class EncryptionCodec(PayloadCodec):
         return sealed
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        opened = []
-        for payload in payloads:
-            if payload.metadata.get("encoding", b"") != ENCODING:
-                opened.append(payload)  # written before encryption was on: readable as it is
-                continue
-            key_id = payload.metadata.get(KEY_ID, b"").decode()
-            cipher = self._ciphers.get(key_id)
-            if cipher is None:
-                raise ValueError(
-                    f"payload sealed with unknown key {key_id!r}: add it to PROCTORFLOW_PAYLOAD_KEYS"
-                )
-            nonce, ciphertext = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-            opened.append(Payload.FromString(cipher.decrypt(nonce, ciphertext, key_id.encode())))
-        return opened
+        return [self._open(index, payload) for index, payload in enumerate(payloads)]
+
+    def _open(self, index: int, payload: Payload) -> Payload:
+        encoding = payload.metadata.get("encoding", b"")
+        if encoding != ENCODING:
+            raise PayloadRefused(
+                f"payload {index} is not sealed (encoding {_shown(encoding)}): ProctorFlow opens only "
+                f"payloads encrypted with its key ring ({ENCODING.decode()}), never one written without it"
+            )
+        key_id = payload.metadata.get(KEY_ID, b"").decode("utf-8", errors="replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise PayloadRefused(
+                f"payload {index} is sealed with unknown key {key_id[:64]!r}: add it to "
+                "PROCTORFLOW_PAYLOAD_KEYS"
+            )
+        nonce, ciphertext = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        try:
+            return Payload.FromString(cipher.decrypt(nonce, ciphertext, key_id.encode()))
+        except (InvalidTag, ValueError, DecodeError):
+            raise PayloadRefused(
+                f"payload {index} does not open with key {key_id[:64]!r}: it was altered, or sealed with "
+                "another key under that id"
+            ) from None
+
+
+def _shown(raw: bytes) -> str:
+    """Metadata as text for a message: decoded leniently, cut short."""
+    return raw.decode("utf-8", errors="replace")[:64]

@@ -14,16 +14,20 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from proctorflow.scrub import scrub
 from proctorfree.interface import (
     CredentialsRejected,
     MalformedResponse,
     NewSession,
     RateLimited,
     RequestRejected,
+    SessionUnknown,
+    UnsafeLink,
     VendorCredentials,
     VendorSession,
     VendorUnavailable,
 )
+from proctorfree.urls import UnsafeUrl, check_vendor_url
 
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 MAX_VENDOR_MESSAGE_CHARS = 300
@@ -38,6 +42,7 @@ class ProctorFreeClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._origin = base_url  # links on it are trusted as well as https ones (proctorfree.urls)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -63,18 +68,21 @@ class ProctorFreeClient:
             "exam_name": new.exam_name,
             "learner": {"name": new.learner_name, "email": new.learner_email},
             "method": new.method,
-            "return_url": new.return_url,
         }
+        if new.return_url is not None:  # left out: ProctorFree shows its own "session started" page
+            body["return_url"] = new.return_url
         data = await self._call("POST", "/api/v1/sessions", credentials, json=body)
-        return _to_vendor_session(data)
+        return _to_vendor_session(data, self._origin)
 
     async def get_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession:
-        data = await self._call("GET", _session_path(session_id), credentials)
-        return _to_vendor_session(data)
+        data = await self._call("GET", _session_path(session_id), credentials, session_id=session_id)
+        return _to_vendor_session(data, self._origin)
 
     async def close_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession:
-        data = await self._call("POST", _session_path(session_id) + "/close", credentials)
-        return _to_vendor_session(data)
+        data = await self._call(
+            "POST", _session_path(session_id) + "/close", credentials, session_id=session_id
+        )
+        return _to_vendor_session(data, self._origin)
 
     async def _call(
         self,
@@ -82,6 +90,7 @@ class ProctorFreeClient:
         path: str,
         credentials: VendorCredentials,
         json: dict[str, Any] | None = None,
+        session_id: str | None = None,  # the session the call is about: a 404 means it is unknown
     ) -> Any:
         """Send one request and return its JSON body, or raise the matching VendorError."""
         what = f"{method} {path}"
@@ -95,7 +104,7 @@ class ProctorFreeClient:
             raise MalformedResponse(f"ProctorFree sent an undecodable body on {what}") from exc
         except httpx.HTTPError as exc:
             raise VendorUnavailable(f"ProctorFree unreachable on {what} ({type(exc).__name__})") from exc
-        _raise_for_status(response, what, _secret_forms(credentials))
+        _raise_for_status(response, what, _secret_forms(credentials), session_id)
         try:
             return response.json()
         except ValueError:
@@ -107,14 +116,22 @@ def _session_path(session_id: str) -> str:
     return "/api/v1/sessions/" + quote(session_id, safe="")
 
 
-def _to_vendor_session(data: Any) -> VendorSession:
-    """Map the wire JSON onto the interface model (today the fields coincide one to one)."""
+def _to_vendor_session(data: Any, trusted_origin: str) -> VendorSession:
+    """Map the wire JSON onto the interface model (today the fields coincide one to one). Its
+    links are shown to learners and reviewers: one that is not https (nor on ProctorFree's
+    configured origin, the emulator's in dev) is refused, not retried (`proctorfree.urls`)."""
     try:
-        return VendorSession.model_validate(data)
+        session = VendorSession.model_validate(data)
     except ValidationError as exc:
         raise MalformedResponse(
             f"ProctorFree session body does not validate ({exc.error_count()} errors)"
         ) from None
+    for field in ("setup_url", "review_url"):
+        try:
+            check_vendor_url(getattr(session, field), trusted_origin)
+        except UnsafeUrl as unsafe:
+            raise UnsafeLink(f"ProctorFree sent a {field} we will not show: {unsafe.reason}") from None
+    return session
 
 
 def _secret_forms(credentials: VendorCredentials) -> list[str]:
@@ -124,7 +141,9 @@ def _secret_forms(credentials: VendorCredentials) -> list[str]:
     return [form for form in (token, secret) if form]
 
 
-def _raise_for_status(response: httpx.Response, what: str, secrets: list[str]) -> None:
+def _raise_for_status(
+    response: httpx.Response, what: str, secrets: list[str], session_id: str | None = None
+) -> None:
     status = response.status_code
     if response.is_success:
         return
@@ -138,6 +157,8 @@ def _raise_for_status(response: httpx.Response, what: str, secrets: list[str]) -
         )
     if status >= 500:
         raise VendorUnavailable(f"ProctorFree answered {status} on {what}: {message}")
+    if status == 404 and session_id is not None:
+        raise SessionUnknown(f"ProctorFree does not know the session of {what} (404): {message}", session_id)
     # Other 4xx (and unexpected 1xx/3xx, which mean a misconfigured base URL): not retryable.
     raise RequestRejected(f"ProctorFree rejected {what} ({status}): {message}")
 
@@ -150,7 +171,8 @@ def _retry_after(response: httpx.Response) -> float:
 
 
 def _vendor_message(response: httpx.Response, secrets: list[str]) -> str:
-    """The vendor's own error text, trimmed, with the secret scrubbed should it ever echo it."""
+    """The vendor's own error text, trimmed: our secret taken out should it ever echo it, and
+    anything else that looks like an e-mail address, a key or a token (`proctorflow.scrub`)."""
     try:
         body = response.json()
         text = body.get("message") or body.get("error") or response.text
@@ -159,4 +181,4 @@ def _vendor_message(response: httpx.Response, secrets: list[str]) -> str:
     text = str(text).strip()
     for secret in secrets:
         text = text.replace(secret, "***")
-    return text[:MAX_VENDOR_MESSAGE_CHARS] or response.reason_phrase
+    return scrub(text, MAX_VENDOR_MESSAGE_CHARS) or response.reason_phrase

@@ -31,7 +31,9 @@ class NewSession(BaseModel):
     learner_name: str
     learner_email: str
     method: Method
-    return_url: str  # where "confirm and start" sends the learner: the lesson content
+    # Where "confirm and start" sends the learner: the LMS's exam page. None: ProctorFree's own
+    # page telling the learner the session has started and the window may be closed.
+    return_url: str | None = None
 
 
 class VendorSession(BaseModel):
@@ -85,3 +87,17 @@ class MalformedResponse(VendorError):
 
 class RequestRejected(VendorError):
     """Any other 4xx: our request is wrong (unknown session, invalid field). Not retried."""
+
+
+class SessionUnknown(RequestRejected):
+    """404 for a session: ProctorFree does not know it (lost on its side, or opened under another
+    account's key). Not retried: the attempt parks with the reason."""
+
+    def __init__(self, message: str, session_id: str) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+
+
+class UnsafeLink(RequestRejected):
+    """ProctorFree answered with a link (setup_url, review_url) that is not https nor on its
+    configured origin: not shown to anyone, and not retried (the attempt parks with the reason)."""

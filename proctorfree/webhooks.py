@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from typing import Literal
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel
 TIMESTAMP_HEADER = "X-ProctorFree-Timestamp"
 SIGNATURE_HEADER = "X-ProctorFree-Signature"
 SIGNATURE_SCHEME = "v1="
+MAX_TIMESTAMP_DIGITS = 12  # seconds until the year 33658
+TIMESTAMP = re.compile(f"[0-9]{{1,{MAX_TIMESTAMP_DIGITS}}}")
 
 EventType = Literal["session.started", "session.finished", "audit.completed"]
 
@@ -68,9 +71,13 @@ def verify(
 
 
 def _parse_timestamp(header: str | None) -> int:
+    """Whole seconds, ASCII digits only: `int()` alone would take "-1", "1_0" or Arabic digits,
+    and a 400-digit number that no float holds (comparing it with the clock overflowed)."""
     if header is None or not header.strip():
         raise WebhookSignatureError(f"missing {TIMESTAMP_HEADER} header")
-    try:
-        return int(header.strip())
-    except ValueError:
-        raise WebhookSignatureError(f"{TIMESTAMP_HEADER} is not a Unix timestamp") from None
+    if TIMESTAMP.fullmatch(header.strip()) is None:
+        raise WebhookSignatureError(
+            f"{TIMESTAMP_HEADER} is not a Unix timestamp "
+            f"(whole seconds, at most {MAX_TIMESTAMP_DIGITS} digits)"
+        )
+    return int(header.strip())

@@ -29,6 +29,7 @@ from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus, StepEvent
 from models.tables import Attempt, AttemptEvent, Learner, Lesson
 from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
+from proctorflow.temporal import pseudonym_keys
 from starter.reconcile import reconcile, reconcile_attempt
 from store import events, scoped
 from store.db import SessionFactory, transaction
@@ -74,7 +75,7 @@ async def open_attempt(
         status=status,
         lesson_title=lesson.title,
         instructions=lesson.instructions,
-        setup_url=f"{settings.public_url.rstrip('/')}/learn/attempts/{attempt.id}/setup",
+        setup_url=attempt.setup_url,  # ProctorFree's, once the workflow has opened the session
         method=attempt.method,  # type: ignore[arg-type]
     )
 
@@ -120,7 +121,10 @@ async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -
                 [
                     SearchAttributePair(search_attributes.COURSE_ID, attempt.course_id),
                     SearchAttributePair(search_attributes.LESSON_ID, attempt.lesson_id),
-                    SearchAttributePair(search_attributes.LEARNER_ID, attempt.learner_id),
+                    SearchAttributePair(
+                        search_attributes.LEARNER_ID,
+                        search_attributes.learner_pseudonym(pseudonym_keys(settings)[0], attempt.learner_id),
+                    ),
                     SearchAttributePair(search_attributes.METHOD, attempt.method),
                     SearchAttributePair(search_attributes.ATTEMPT_STATUS, attempt.status),
                 ]

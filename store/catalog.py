@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from sqlmodel import Session, select
 
 from models.api import CourseIn, IntegrationPatch, ProctoringIn
 from models.rules import proctoring_refusal, settings_warnings
-from models.tables import ApiToken, Course, Integration, Lesson, Organisation, utcnow
+from models.tables import Course, Integration, Lesson, Organisation, utcnow
 from proctorflow.crypto import SecretBox
 from proctorflow.errors import Invalid
-from store import scoped
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from store import scoped, tokens
+from store.tokens import org_for_token, token_digest  # noqa: F401 (callers know them from here)
 
 
 def ensure_organisation(session: Session, org_id: str, name: str) -> Organisation:
@@ -32,20 +28,16 @@ DEFAULT_ORG = "default"
 
 
 def ensure_default_organisation(session: Session, lms_token: str) -> None:
-    """PROCTORFLOW_LMS_TOKEN is the token of the default organisation."""
+    """PROCTORFLOW_LMS_TOKEN is the default organisation's bootstrap token; a new value replaces
+    the previous one."""
     ensure_organisation(session, DEFAULT_ORG, "Default organisation")
-    grant_token(session, DEFAULT_ORG, lms_token, label="PROCTORFLOW_LMS_TOKEN")
+    tokens.replace_bootstrap(session, DEFAULT_ORG, lms_token)
 
 
-def grant_token(session: Session, org_id: str, token: str, label: str = "") -> None:
-    digest = token_digest(token)
-    if session.get(ApiToken, digest) is None:
-        session.add(ApiToken(token_sha256=digest, org_id=org_id, label=label))
-
-
-def org_for_token(session: Session, token: str) -> str | None:
-    found = session.get(ApiToken, token_digest(token))
-    return found.org_id if found else None
+def grant_token(session: Session, org_id: str, token: str, name: str = "") -> None:
+    """Give the organisation this token (one the caller made), unless it has it already."""
+    if org_for_token(session, token) is None:
+        tokens.add(session, org_id, token, name)
 
 
 # --- Integrations ---------------------------------------------------------------------------

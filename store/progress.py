@@ -55,7 +55,7 @@ def complete_attempt(session: Session, request: CompletionRequest) -> Completion
         progress.proctoring_result = proctoring_result(request.decision)
     session.add(progress)
     if newly_completed:
-        tell(session, progress, EventType.LESSON_COMPLETED, request.at, **_lesson_facts(progress))
+        tell(session, progress, EventType.LESSON_COMPLETED, request.at, **lesson_facts(progress))
     session.flush()
     course = evaluate_course(session, key.org_id, key.course_id, key.learner_id, key.lesson_id, request.at)
     return CompletionReport(
@@ -150,7 +150,7 @@ def tell(session: Session, row: Any, type: EventType, at: datetime, **facts: Any
     events.emit(session, row.org_id, row.course_id, row.learner_id, type, data, at)
 
 
-def _lesson_facts(progress: LessonProgress) -> dict[str, Any]:
+def lesson_facts(progress: LessonProgress) -> dict[str, Any]:
     return {
         "lesson_id": progress.lesson_id,
         "attempt_id": progress.attempt_id,
@@ -158,6 +158,16 @@ def _lesson_facts(progress: LessonProgress) -> dict[str, Any]:
         "score": progress.score,
         "proctoring_result": progress.proctoring_result,
     }
+
+
+def stored_course(session: Session, org_id: str, course_id: str, learner_id: str) -> CourseCompletion:
+    """The learner's course completion as stored."""
+    return _completion(session.get(CourseProgress, (org_id, course_id, learner_id)))
+
+
+def holds_certificate(session: Session, org_id: str, course_id: str, learner_id: str) -> bool:
+    certificate = _certificate(session, org_id, course_id, learner_id)
+    return certificate is not None and certificate.revoked_at is None
 
 
 def _completion(stored: CourseProgress | None) -> CourseCompletion:

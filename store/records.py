@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -30,9 +29,6 @@ from models.tables import (
     AttemptEvent,
     Certificate,
     CourseProgress,
-    Integration,
-    Learner,
-    Lesson,
     LessonProgress,
     ReviewTask,
 )
@@ -462,37 +458,4 @@ def _stored_report(session: Session, step: DecisionStep) -> CompletionReport:
         course_completed=completed,
         course_reason="as stored" if completed else "not completed",
         certificate_issued=certificate is not None,
-    )
-
-
-@dataclass(frozen=True)
-class VendorContext:
-    """What a vendor call needs; personal data and sealed secrets, never sent to a workflow."""
-
-    lesson_title: str
-    method: str
-    learner_name: str
-    learner_email: str
-    sealed_api_key: str
-    sealed_api_secret: str
-    return_url_path: str
-
-
-def vendor_context(session: Session, attempt_id: str) -> VendorContext:
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise LookupError(f"attempt {attempt_id} is not stored")
-    lesson = session.get(Lesson, (attempt.org_id, attempt.course_id, attempt.lesson_id))
-    learner = session.get(Learner, (attempt.org_id, attempt.learner_id))
-    integration = session.get(Integration, attempt.integration_id)
-    if lesson is None or learner is None or integration is None:
-        raise LookupError(f"attempt {attempt_id}: lesson, learner or integration is missing")
-    return VendorContext(
-        lesson_title=lesson.title,
-        method=attempt.method,
-        learner_name=learner.name,
-        learner_email=learner.email,
-        sealed_api_key=integration.api_key_encrypted,
-        sealed_api_secret=integration.api_secret_encrypted,
-        return_url_path=f"/learn/attempts/{attempt.id}/exam",
     )

@@ -29,6 +29,7 @@ class LessonRow:
     success: bool | None
     score: float | None
     proctoring_result: str | None
+    completed_by: str | None  # "lms" (reported) or "attempt" (proctored); None while not complete
     latest_attempt_id: str | None
     latest_attempt_status: str | None
 
@@ -68,6 +69,7 @@ def read_progress(session: Session, org_id: str, course_id: str, learner_id: str
                 success=progress.success if progress else None,
                 score=progress.score if progress else None,
                 proctoring_result=progress.proctoring_result if progress else None,
+                completed_by=_completed_by(progress),
                 latest_attempt_id=attempt.id if attempt else None,
                 latest_attempt_status=attempt.status if attempt else None,
             )
@@ -100,6 +102,12 @@ def read_progress(session: Session, org_id: str, course_id: str, learner_id: str
         certificate_id=certificate.id if certificate and certificate.revoked_at is None else None,
         changes=list(changes),
     )
+
+
+def _completed_by(progress: LessonProgress | None) -> str | None:
+    if progress is None or progress.completed_at is None:
+        return None
+    return "attempt" if progress.attempt_id else "lms"
 
 
 def latest_attempt(

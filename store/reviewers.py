@@ -1,4 +1,7 @@
-"""Reviewer accounts: scrypt password hashes, never the passwords."""
+"""Reviewer accounts: scrypt password hashes, never the passwords.
+
+Hashing costs about 16 MiB and tens of milliseconds of CPU on purpose: the web app runs it on
+an executor of its own (`web.review.guard`), never on the thread pool its API calls use."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from sqlmodel import Session, select
 
 from models.tables import Reviewer
 from proctorflow.errors import Conflict
+from store import review_sessions
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -31,11 +35,13 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
 def create_reviewer(
     session: Session, org_id: str, username: str, password: str, display_name: str = ""
 ) -> Reviewer:
-    if len(password) < 8:
-        raise Conflict("a reviewer password needs at least 8 characters")
+    _check_password(password)
     if session.exec(select(Reviewer).where(Reviewer.username == username)).first() is not None:
         raise Conflict(f"reviewer {username} exists already")
     reviewer = Reviewer(
@@ -56,3 +62,22 @@ def authenticate(session: Session, username: str, password: str) -> Reviewer | N
         hash_password(password)  # the same work either way: timing does not reveal usernames
         return None
     return reviewer if password_matches(password, reviewer.password_hash) else None
+
+
+def by_username(session: Session, username: str) -> Reviewer | None:
+    return session.exec(select(Reviewer).where(Reviewer.username == username)).first()
+
+
+def change_password(session: Session, reviewer: Reviewer, password: str) -> int:
+    """Set a new password and revoke every session of the reviewer (a copied cookie, a browser
+    left signed in elsewhere); how many were open."""
+    _check_password(password)
+    reviewer.password_hash = hash_password(password)
+    session.add(reviewer)
+    session.flush()
+    return review_sessions.revoke_all(session, reviewer.id)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Conflict(f"a reviewer password needs at least {MIN_PASSWORD_LENGTH} characters")

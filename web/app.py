@@ -1,12 +1,14 @@
-"""The web app factory: the LMS API, the reviewer UI and the learner demo page."""
+"""The web app factory: the LMS API, the reviewer UI and the codec endpoint. It serves no learner
+pages: the LMS does (the demo LMS, `demo_lms/`, is a separate app and a client of the API)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from proctorflow.crypto import secret_box
@@ -15,9 +17,12 @@ from proctorflow.temporal import connect
 from proctorfree.client import ProctorFreeClient
 from store import catalog
 from store.db import make_engine, session_factory, transaction
-from web import errors
+from web import docs, errors
+from web.hardening import Hardening, PathCORS
 from web.services import Services
 from web.tokens import KnownTokens
+
+REVIEW_STATIC = Path(__file__).parent / "review" / "static"  # the reviewer UI's stylesheet
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -49,30 +54,35 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         version="1.0",
         description="Proctored exams for an LMS through ProctorFree, a Temporal workflow per attempt.",
         lifespan=lifespan,
+        docs_url=None,  # served by web.docs, under a policy of their own
+        redoc_url=None,
     )
     errors.install(app)
+    docs.install(app)
     _include_routers(app)
-    # The Temporal UI calls the codec endpoint from the browser.
+    # The Temporal UI calls the codec endpoint from the browser: CORS there, and nowhere else.
     app.add_middleware(
-        CORSMiddleware,
+        PathCORS,
+        prefix="/codec",
         allow_origins=[settings.codec_ui_origin],
         allow_methods=["POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         allow_credentials=True,
     )
+    # Outermost: one body limit and one set of security headers for every route.
+    app.add_middleware(Hardening)
     return app
 
 
 def _include_routers(app: FastAPI) -> None:
     from web.api import router as api_router
     from web.codec import router as codec_router
-    from web.learn import router as learn_router
     from web.review import router as review_router
 
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(codec_router, prefix="/codec")
+    app.mount("/review/static", StaticFiles(directory=REVIEW_STATIC), name="review_static")
     app.include_router(review_router, prefix="/review")
-    app.include_router(learn_router, prefix="/learn")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

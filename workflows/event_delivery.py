@@ -30,7 +30,7 @@ DELIVERY_TIMEOUT = timedelta(seconds=30)  # one POST, its response included
 DATABASE_CALL = timedelta(seconds=30)
 IDLE = timedelta(minutes=1)  # a stream with nothing to deliver waits this long, then ends
 CONTINUE_AFTER = 500  # deliveries per run, before it continues as new with a short history
-DISPATCH_HEARTBEAT = timedelta(seconds=30)
+DISPATCH_HEARTBEAT = timedelta(seconds=10)  # a dead worker's dispatcher is taken over this soon
 DISPATCH_RUNS = 100  # runs of the dispatcher's activity (one per worker stop) before continuing as new
 
 
@@ -110,6 +110,6 @@ class EventDispatchWorkflow:
                 EventActivities.dispatch,
                 start_to_close_timeout=timedelta(days=3650),
                 heartbeat_timeout=DISPATCH_HEARTBEAT,
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5)),
             )
         workflow.continue_as_new()

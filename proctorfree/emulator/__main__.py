@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import uvicorn
 
@@ -16,6 +17,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--webhook-url", default=None, help="where to POST signed webhooks")
     parser.add_argument("--webhook-secret", default="dev-webhook-secret")
     parser.add_argument("--audit-delay", type=float, default=5.0, help="seconds from finish to audit (full)")
+    parser.add_argument("--sessions-file", type=Path, default=None, help="keep sessions in this JSON file")
     return parser.parse_args(argv)
 
 
@@ -25,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
         audit_delay_seconds=args.audit_delay,
+        sessions_file=args.sessions_file,
     )
     uvicorn.run(app, host=args.host, port=args.port)
 

@@ -69,7 +69,7 @@ class CreateSession(BaseModel):
     exam_name: str
     learner: Learner
     method: Method
-    return_url: str
+    return_url: str | None = None  # none: the "session started, you may close this window" page
 
 
 @router.get("/account")

@@ -2,7 +2,9 @@
 
 Setup runs in three steps (compatibility test, profile, attest and start) through plain links and
 forms, no JavaScript; every POST redirects (303) so a reload never repeats an action. The
-"ProctorFree window" the real desktop app shows during the exam is the /window page.
+"ProctorFree window" the real desktop app shows during the exam is the /window page. After "confirm
+and start" the learner goes to the LMS's return URL, or to /started ("you may close this window")
+when the LMS gave none.
 """
 
 from __future__ import annotations
@@ -97,7 +99,21 @@ async def confirm_and_start(
         emulator_state(request).start(session)
     except TransitionError as exc:
         raise PageError(409, "Session not available", f"This session cannot start: {exc}.") from None
-    return _see_other(session.return_url)
+    return _see_other(session.return_url or f"/s/{session_id}/started")
+
+
+@router.get("/s/{session_id}/started")
+async def started_page(request: Request, session_id: str) -> HTMLResponse:
+    """Where a learner lands when the LMS gave no return URL: ProctorFree's own page, never the
+    proctoring service's (ProctorFlow serves no learner pages)."""
+    session = _session(request, session_id)
+    context = {
+        "title": "Proctored session started",
+        "message": f"Your proctored session for “{session.exam_name}” has started. "
+        "You may close this window and return to your course to take the exam; "
+        "press FINISH in the ProctorFree window when you are done.",
+    }
+    return templates.TemplateResponse(request, "message.html", context)
 
 
 def _render_start(

@@ -3,6 +3,8 @@
 All of it lives in memory and is only touched from the server's event loop, between awaits, so
 no locking is needed. Time-driven transitions (the practice cap, the audit delay) are applied
 lazily whenever a session is read, against an injectable clock, so tests need not sleep.
+`changed` (when set) hears of every change to the sessions: dev mode keeps them in a file that
+way (`proctorfree.emulator.saved`), and `load` puts them back at start.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class EmulatedSession:
     learner_name: str
     learner_email: str
     method: Method
-    return_url: str
+    return_url: str | None  # None: the emulator's own "session started" page
     status: SessionStatus = "created"
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -84,6 +86,16 @@ class EmulatorState:
         self.listeners: list[Listener] = []
         self._sessions: dict[str, EmulatedSession] = {}
         self._by_external_id: dict[tuple[str, str], str] = {}  # (api_key, external_id) -> id
+        self.changed: Callable[[], None] | None = None
+
+    def load(self, sessions: list[EmulatedSession]) -> None:
+        """Know these sessions again (as saved by an earlier run)."""
+        for session in sessions:
+            self._sessions[session.session_id] = session
+            self._by_external_id[(session.api_key, session.external_id)] = session.session_id
+
+    def sessions(self) -> list[EmulatedSession]:
+        return list(self._sessions.values())
 
     @property
     def knobs(self) -> Faults:
@@ -94,6 +106,7 @@ class EmulatorState:
         self._by_external_id.clear()
         self.stats = Stats()
         self.fault_plan.reset()
+        self._changed()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -110,6 +123,7 @@ class EmulatorState:
         self.stats.of(session.session_id).status_checks += 1
         if session.finished_at is not None:
             session.checks_since_finish += 1
+            self._changed()
         self.refresh(session)
 
     def refresh(self, session: EmulatedSession) -> None:
@@ -126,7 +140,7 @@ class EmulatorState:
         learner_name: str,
         learner_email: str,
         method: Method,
-        return_url: str,
+        return_url: str | None,
     ) -> tuple[EmulatedSession, bool]:
         """Open a session, or return the one already open for this external_id (created=False)."""
         existing_id = self._by_external_id.get((api_key, external_id))
@@ -147,6 +161,7 @@ class EmulatorState:
         )
         self._sessions[session.session_id] = session
         self._by_external_id[(api_key, external_id)] = session.session_id
+        self._changed()
         return session, True
 
     def start(self, session: EmulatedSession) -> None:
@@ -177,6 +192,7 @@ class EmulatorState:
     def close(self, session: EmulatedSession) -> None:
         # Closing keeps started_at/finished_at: a finished session becomes finished-then-closed.
         session.status = "closed"
+        self._changed()
 
     # --- transitions ---------------------------------------------------------------------------
 
@@ -212,5 +228,10 @@ class EmulatorState:
         self._emit("audit.completed", session, outcome)
 
     def _emit(self, event_type: str, session: EmulatedSession, outcome: AuditOutcome | None = None) -> None:
+        self._changed()  # kept before anyone hears of it
         for listener in self.listeners:
             listener(event_type, session, outcome)
+
+    def _changed(self) -> None:
+        if self.changed is not None:
+            self.changed()

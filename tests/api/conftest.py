@@ -46,7 +46,7 @@ async def other_org(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     org_id, token = f"org-{uuid.uuid4().hex[:8]}", f"other-{uuid.uuid4().hex}"
     with transaction(stack.sessions) as session:
         catalog.ensure_organisation(session, org_id, "Another organisation")
-        catalog.grant_token(session, org_id, token, label="test")
+        catalog.grant_token(session, org_id, token, name="test")
     async with httpx.AsyncClient(
         base_url=f"{stack.base_url}/api/v1",
         headers={"Authorization": f"Bearer {token}"},

@@ -119,6 +119,14 @@ async def test_a_delivery_without_signature_headers_is_refused(stack, anonymous)
     assert_refused(garbage_time, 401, "not a Unix timestamp")
 
 
+async def test_a_timestamp_too_long_to_be_one_is_refused_not_a_server_error(stack, anonymous):
+    body = _json(event("s", "a"))
+    for signature in ("v1=00", None):
+        headers = {TIMESTAMP_HEADER: "9" * 400} | ({SIGNATURE_HEADER: signature} if signature else {})
+        refused = await deliver(stack, anonymous, body, headers)
+        assert_refused(refused, 401, "not a Unix timestamp")
+
+
 async def test_a_signed_body_that_is_not_an_event_is_refused_with_what_is_wrong(stack, anonymous):
     assert_refused(await deliver(stack, anonymous, b"{not json"), 422, "not a ProctorFree event")
     assert_refused(

@@ -32,4 +32,9 @@ def test_quick_benchmark_writes_every_figure_as_a_number_and_draws_the_chart(tmp
     for key in ("cpu_count", "cpu_model", "memory_gb", "python", "temporal"):
         assert result["machine"][key], key
     assert {goal["key"] for goal in result["goals"]} >= {"ratio", "open_p95_ms", "worker_rss_mb_10k_waiting"}
+    # The LMS learned of its attempts from signed webhooks, lesson.completed among them.
+    events = result["details"]["events"]
+    assert events["channel"] == "webhook" and events["rejected_signatures"] == 0, events
+    assert events["by_type"].get("lesson.completed", 0) >= 1, events
+    assert result["decision_to_event_received_p50_ms"] > 0
     assert (tmp_path / "latest.png").read_bytes().startswith(b"\x89PNG")

@@ -203,3 +203,29 @@ async def test_the_pages_work_without_javascript(browser: Browser, world: Review
         assert world.task(taken.attempt_id).state == "passed"
     finally:
         await context.close()
+
+
+async def test_the_pages_are_styled_under_their_content_security_policy_and_nothing_is_refused(
+    page: Page, world: ReviewWorld
+):
+    """Every page is served with a Content-Security-Policy allowing this origin only: the
+    stylesheet applies (it is a file, not inline), and the browser refuses nothing on the pages."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security" in message.text else None,
+    )
+    taken = await world.learner_finishes("Grace Hopper")
+    await sign_in(page, world)
+    for path in ("/review/login", "/review/tasks", f"/review/courses/{COURSE}/learners/{taken.learner_id}"):
+        response = await page.goto(path)
+        assert (
+            response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        )
+        brand = await page.evaluate(
+            "() => getComputedStyle(document.querySelector('header.bar')).backgroundColor"
+        )
+        assert brand == "rgb(18, 53, 91)", f"{path}: the stylesheet did not apply"
+    spaced = await page.evaluate("() => getComputedStyle(document.querySelector('section.spaced')).marginTop")
+    assert spaced == "24px"
+    assert not refused, refused

@@ -1,6 +1,6 @@
 """`proctorflow dev` as a developer runs it: a real process in a fresh folder, with the real
-Temporal dev server, worker, web app and emulator as its children, stopped with Ctrl-C, then
-started again in the same folder."""
+Temporal dev server, worker, web app, emulator and demo LMS as its children, stopped with Ctrl-C,
+then started again in the same folder."""
 
 from __future__ import annotations
 
@@ -42,13 +42,14 @@ class DevRun:
     folder: Path
     ports: dict[str, int]
     lines: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()  # more of `proctorflow dev`'s options
 
     def __post_init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROCTORFLOW_")}
         env.update(PROCTORFLOW_LMS_TOKEN=TOKEN, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         flags = [f"--{name}-port={port}" for name, port in self.ports.items()]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli", "dev", *flags],
+            [sys.executable, "-m", "cli", "dev", *flags, *self.args],
             cwd=self.folder,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -84,7 +85,7 @@ class DevRun:
         pytest.fail(f"proctorflow dev did not get ready in {STARTUP_SECONDS}s:\n{self.output}")
 
     def child_pids(self) -> dict[str, int]:
-        found = (re.search(r"started (\w+) \(pid (\d+)\)", line) for line in self.lines)
+        found = (re.search(r"started ([\w-]+) \(pid (\d+)\)", line) for line in self.lines)
         return {match[1]: int(match[2]) for match in found if match}
 
     def interrupt(self) -> tuple[int | None, float]:
@@ -117,12 +118,15 @@ class FirstRun:
     ui: httpx.Response
     ui_settings: dict
     codec_for_ui: httpx.Response
+    demo_lms_pages: dict[str, httpx.Response]
+    organisation: dict
+    event_endpoint: dict
     exit_code: int | None
     stop_seconds: float
 
 
 def fresh_ports() -> dict[str, int]:
-    return {name: free_port() for name in ("http", "emulator", "temporal", "ui")}
+    return {name: free_port() for name in ("http", "emulator", "temporal", "ui", "demo-lms")}
 
 
 def api(ports: dict[str, int]) -> httpx.Client:
@@ -144,6 +148,17 @@ def wait_for_attempt(client: httpx.Client, attempt_id: str, predicate, timeout: 
                 return body
         time.sleep(0.3)
     raise AssertionError(f"attempt {attempt_id} never got there; last seen: {body}")
+
+
+def visit_the_demo_lms(port: int) -> dict[str, httpx.Response]:
+    """As a learner would: pick a demo learner, see the course, open the proctored Final exam."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as browser:
+        pages = {"home before picking": browser.get("/")}
+        pages["pick"] = browser.post("/who", data={"learner_id": "learner-grace", "next": "/"})
+        pages["home"] = browser.get("/")
+        pages["course"] = browser.get("/courses/course-demo")
+        pages["lesson"] = browser.get("/courses/course-demo/lessons/final-exam")
+    return pages
 
 
 def listening(port: int) -> bool:
@@ -182,6 +197,9 @@ def first_run(data_folder: Path):
             emulator = f"http://127.0.0.1:{run.ports['emulator']}"
             httpx.post(f"{emulator}/emulator/sessions/{attempt['vendor_session_id']}/start", timeout=10)
             started = wait_for_attempt(client, attempt_id, lambda a: a["status"] == "in_progress")
+            organisation = client.get("/organisation").json()
+            event_endpoint = client.get("/event-endpoint").json()
+        demo_lms_pages = visit_the_demo_lms(run.ports["demo-lms"])
         ui_url = f"http://127.0.0.1:{run.ports['ui']}"
         ui = httpx.get(f"{ui_url}/", timeout=10, follow_redirects=True)
         ui_settings = httpx.get(f"{ui_url}/api/v1/settings", timeout=10).json()
@@ -193,7 +211,19 @@ def first_run(data_folder: Path):
         )
         exit_code, stop_seconds = run.interrupt()
         yield FirstRun(
-            run, healthz, opened, attempt, started, ui, ui_settings, codec_for_ui, exit_code, stop_seconds
+            run,
+            healthz,
+            opened,
+            attempt,
+            started,
+            ui,
+            ui_settings,
+            codec_for_ui,
+            demo_lms_pages,
+            organisation,
+            event_endpoint,
+            exit_code,
+            stop_seconds,
         )
     finally:
         run.kill_leftovers()
@@ -207,7 +237,7 @@ def test_dev_mode_prints_every_url_and_credential(first_run: FirstRun) -> None:
         f"{web}/api/v1",
         f"Bearer {TOKEN}",
         f"{web}/docs",
-        f"{web}/learn/",
+        f"http://127.0.0.1:{ports['demo-lms']}/",
         f"{web}/review/login",
         f"reviewer / {password}",
         f"http://127.0.0.1:{ports['emulator']}",
@@ -223,10 +253,23 @@ def test_the_lms_opens_a_proctored_attempt_on_the_demo_final_exam(first_run: Fir
     body = first_run.opened.json()
     assert body["lesson_title"] == "Final exam"
     assert body["method"] == "full"
-    assert body["setup_url"], body
     # The worker created the vendor session; the emulator's webhook moved the attempt on.
     assert first_run.attempt["vendor_session_id"]
+    emulator = f"http://127.0.0.1:{first_run.run.ports['emulator']}"
+    assert first_run.attempt["setup_url"] == f"{emulator}/s/{first_run.attempt['vendor_session_id']}/setup"
     assert first_run.started_attempt["status"] == "in_progress"
+
+
+def test_the_demo_lms_is_its_own_process_and_registered_itself_through_the_api(first_run: FirstRun) -> None:
+    demo_lms = f"http://127.0.0.1:{first_run.run.ports['demo-lms']}"
+    pages = first_run.demo_lms_pages
+    assert pages["home before picking"].status_code == 303  # pick a learner first
+    assert pages["pick"].status_code == 303
+    assert pages["home"].status_code == 200 and "Certified Widget Engineer" in pages["home"].text
+    assert pages["course"].status_code == 200 and "Final exam" in pages["course"].text
+    assert pages["lesson"].status_code == 200 and "Grace Hopper, attempt 1" in pages["lesson"].text
+    assert first_run.organisation["lms_return_url"] == f"{demo_lms}/attempts/{{attempt_id}}/quiz"
+    assert first_run.event_endpoint["url"] == f"{demo_lms}/events"
 
 
 def test_the_temporal_web_ui_answers_and_reads_payloads_through_the_web_apps_codec(
@@ -242,7 +285,7 @@ def test_ctrl_c_stops_every_part_and_exits_0(first_run: FirstRun) -> None:
     assert first_run.exit_code == 0, first_run.run.output
     assert first_run.stop_seconds < STOP_SECONDS
     pids = first_run.run.child_pids()
-    assert set(pids) == {"temporal", "worker", "web", "emulator"}
+    assert set(pids) == {"temporal", "worker", "web", "emulator", "demo-lms"}
     assert [name for name, pid in pids.items() if alive(pid)] == []
     assert [name for name, port in first_run.run.ports.items() if listening(port)] == []
 

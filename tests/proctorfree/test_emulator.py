@@ -180,6 +180,25 @@ def session_return_url(lms_url: str) -> str:
     return f"{lms_url}/lessons/42"
 
 
+def test_without_a_return_url_the_learner_lands_on_proctorfrees_own_you_may_close_page(http):
+    body = {
+        "external_id": "att-no-return",
+        "exam_name": "Final exam",
+        "learner": {"name": "Ada Lovelace", "email": "ada@example.com"},
+        "method": "full",
+    }
+    sid = http.post("/api/v1/sessions", json=body).json()["session_id"]
+
+    started = http.post(f"/s/{sid}/start", data={"attest": "1"})
+    landed = http.get(started.headers["location"])
+    window = http.get(f"/s/{sid}/window")
+
+    assert started.status_code == 303 and started.headers["location"] == f"/s/{sid}/started"
+    assert landed.status_code == 200 and "You may close this window" in landed.text
+    assert "Final exam" in landed.text and read(http, sid)["status"] == "started"
+    assert "Open exam again" not in window.text and 'id="finish"' in window.text
+
+
 @pytest.mark.parametrize("how", ["knob", "query"])
 def test_profile_captures_an_id_when_id_check_is_on(http, how):
     sid = create_session(http)["session_id"]

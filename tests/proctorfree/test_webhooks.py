@@ -58,6 +58,10 @@ def test_timestamp_at_the_edge_of_tolerance_is_accepted():
         (str(NOW), None, "missing X-ProctorFree-Signature"),
         (str(NOW), "", "missing X-ProctorFree-Signature"),
         ("yesterday", sign(SECRET, NOW, BODY), "not a Unix timestamp"),
+        ("9" * 400, "v1=zz", "not a Unix timestamp"),  # once: OverflowError, a 500
+        ("-1", sign(SECRET, NOW, BODY), "not a Unix timestamp"),
+        ("1e9", sign(SECRET, NOW, BODY), "not a Unix timestamp"),
+        ("\u0661\u0667\u0660\u0660", sign(SECRET, NOW, BODY), "not a Unix timestamp"),  # Arabic digits
         (str(NOW), sign(SECRET, NOW, BODY).removeprefix("v1="), "not a v1= signature"),
         (str(NOW), "v1=zz", "does not match"),
     ],

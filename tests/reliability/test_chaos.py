@@ -3,13 +3,18 @@ API as the LMS, the learners and a reviewer would, while the worker process is S
 started again, the Temporal server is killed and started again on its database file, ProctorFree
 fails about one call in ten (5xx, timeouts, 429 with Retry-After, malformed bodies), the
 database refuses every writer for a minute, and ops terminate some attempts' workflows and reset
-others (one of them after it completed), as from Temporal Web (`chaos_ops.py`).
+others (one of them after it completed), as from Temporal Web (`chaos_ops.py`). The LMS has
+subscribed an event endpoint before the attempts start: the worker process delivers every change
+to it while it is killed (`chaos_events.py`).
 
 Afterwards, with `proctorflow reconcile --all` run as ops would: every attempt has ended, in the
 database and in Temporal; each attempt's projection agrees with its workflow's last run; every
 side effect happened exactly once, none for the attempts ops ended; and no certificate went to a
-learner whose final quiz failed. Reproduce with `make test PYTEST_ARGS="-s
-tests/reliability/test_chaos.py"`; `PROCTORFLOW_CHAOS_SEED` (printed) replays ops' choices.
+learner whose final quiz failed. Every event the feed holds for the course was accepted by the
+LMS's endpoint, at least once and at most twice, in its stream's order, with no gap in an attempt's
+status changes, the attempts ops ended told `expired`, no delivery `failed`. Reproduce with
+`make test PYTEST_ARGS="-s tests/reliability/test_chaos.py"`; `PROCTORFLOW_CHAOS_SEED` (printed)
+replays ops' choices.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 
 from models.payloads import AttemptState
@@ -42,6 +48,15 @@ from proctorfree.emulator.app import create_app as create_emulator
 from proctorfree.emulator.faults import Faults
 from starter.reconcile import Reconciled, reconcile_all
 from store.db import SessionFactory, make_engine, session_factory
+from tests.reliability.chaos_events import (
+    Arrivals,
+    Delivered,
+    assert_delivered_in_order_at_most_twice,
+    assert_no_delivery_failed,
+    delivery_tries,
+    every_event_accepted,
+    subscribe,
+)
 from tests.reliability.chaos_ops import (
     TERMINATE_REASON,
     ChaosDriver,
@@ -62,6 +77,7 @@ from tests.reliability.support import (
     learner_ids,
 )
 from tests.support.database import DatabaseOutage, fresh_database_url
+from tests.support.receiver import Receiver
 from tests.support.servers import serve_in_thread
 from tests.support.settings import loopback_settings
 from tests.support.stack import QUICK
@@ -107,12 +123,19 @@ OUTAGE_SECONDS = 60.0
 TERMINATES, RESETS, COMPLETED_RESETS = 4, 4, 1
 SEED = int(os.environ.get("PROCTORFLOW_CHAOS_SEED") or time.time_ns() % 1_000_000)
 DRIVE_BUDGET = 240.0  # the drive takes about 90 s on a 2-core machine: the outage, then ~10 s
+EVENTS_PATIENCE = 240.0  # seconds after reconcile for the last event to reach the LMS (~100 s seen)
 
 
 async def test_every_attempt_ends_once_through_kills_restarts_faults_a_database_outage_and_ops(tmp_path):
     began = time.monotonic()
     targets = plan_targets(SEED, learner_ids(LEARNERS), LESSONS, TERMINATES, RESETS, COMPLETED_RESETS)
-    async with running_system(tmp_path, proctorfree_timeout=1.0) as system, clients(system) as (api, vendor):
+    receiver = Receiver(accepted=Arrivals())  # the LMS's event endpoint, its deliveries timed
+    async with (
+        running_system(tmp_path, proctorfree_timeout=1.0) as system,
+        clients(system) as (api, vendor),
+        receiver.serving(),
+    ):
+        await subscribe(api, receiver)
         course_id = f"chaos-{uuid.uuid4().hex[:8]}"
         await seed_course(api, course_id)
         calls_before_faults = _api_calls((await vendor.get("/emulator/stats")).json())
@@ -136,6 +159,7 @@ async def test_every_attempt_ends_once_through_kills_restarts_faults_a_database_
         outage = DatabaseOutage(system.settings.database_url)
         chaos_log: list[str] = []
         done = asyncio.Event()
+        attempts_began = time.monotonic()  # the chaos log's clock
         chaos = asyncio.create_task(unleash_chaos(system, outage, done, chaos_log))
         try:
             async with asyncio.TaskGroup() as group:
@@ -172,6 +196,9 @@ async def test_every_attempt_ends_once_through_kills_restarts_faults_a_database_
         with _told_with(chaos_log, driver):
             reconciled = await reconcile_as_ops_would(system, driver)
             await assert_no_workflow_left_running(system, course_id)
+            delivered = await assert_every_event_delivered(
+                system, api, receiver, course_id, driver, attempts_began
+            )
             with system.sessions() as session:
                 assert_every_attempt_ended_once(session, course_id, attempts, driver)
                 assert_side_effects_happened_once(session, course_id, stats, driver)
@@ -201,6 +228,7 @@ async def test_every_attempt_ends_once_through_kills_restarts_faults_a_database_
         "faults_injected": dict(faults),
         "webhooks_sent": stats["webhooks_sent"],
         "webhooks_failed": stats["webhooks_failed"],
+        "lms_events": delivered.summary(),
         "web_app_5xx_retried": dict(tally.server_errors),
         "connection_errors_retried": dict(tally.transport_errors),
         "decisions_answered_409": dict(tally.conflicts),
@@ -387,6 +415,33 @@ async def reconcile_as_ops_would(system: System, driver: ChaosDriver) -> list[Re
 
 
 # --- What must hold afterwards ----------------------------------------------------------------
+
+
+async def assert_every_event_delivered(
+    system: System,
+    api: httpx.AsyncClient,
+    receiver: Receiver,
+    course_id: str,
+    driver: ChaosDriver,
+    attempts_began: float,
+) -> Delivered:
+    """Every event of the course reaches the LMS's endpoint, though the worker delivering them was
+    killed: each id at least once and at most twice, each stream in order, no gap in an attempt's
+    status changes, the terminated attempts told `expired`, no delivery failed."""
+    events, drained_s = await every_event_accepted(api, receiver, course_id, system.sessions, EVENTS_PATIENCE)
+    repeated = assert_delivered_in_order_at_most_twice(events, receiver, set(driver.of("terminate")))
+    await asyncio.to_thread(assert_no_delivery_failed, system.sessions, [e["id"] for e in events])
+    _, retried, tries = await delivery_tries(system.client)
+    return Delivered(
+        events=len(events),
+        streams=len({e["data"]["learner_id"] for e in events}),
+        accepted=sum(1 for r in receiver.accepted if r.data.get("course_id") == course_id),
+        repeated=repeated,
+        retried=retried,
+        tries=tries,
+        drained_s=drained_s,
+        timeline=receiver.accepted.timeline(attempts_began),
+    )
 
 
 def assert_every_attempt_ended_once(
@@ -590,7 +645,7 @@ async def _ended_with_the_reset_refusal(
     if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
         return last.workflow_execution_terminated_event_attributes.reason == RESET_CANNOT_UNDO
     failure = last.workflow_execution_failed_event_attributes.failure
-    return "a reset cannot undo a decision or a completion" in failure.message
+    return "a reset cannot undo a decision or a completion" in await _failure_message(client, failure)
 
 
 async def assert_completed_resets_changed_nothing(system: System, driver: ChaosDriver) -> None:
@@ -692,7 +747,7 @@ async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any
         detail = getattr(event, attributes) if attributes else None
         name = getattr(detail, "signal_name", "") or getattr(detail, "marker_name", "")
         failure = getattr(detail, "failure", None)
-        message = failure.message if failure is not None and failure.message else ""
+        message = await _failure_message(system.client, failure) if failure is not None else ""
         tail.append((event.event_id, kind, name, message))
     raw = description.raw_description
     return {
@@ -700,11 +755,23 @@ async def _post_mortem(system: System, attempt: dict[str, Any]) -> dict[str, Any
         "run_status": description.status.name if description.status else None,
         "history_length": raw.workflow_execution_info.history_length,
         "pending_activities": [
-            (p.activity_type.name, p.attempt, p.last_failure.message) for p in raw.pending_activities
+            (p.activity_type.name, p.attempt, await _failure_message(system.client, p.last_failure))
+            for p in raw.pending_activities
         ],
         "pending_workflow_task": str(raw.pending_workflow_task).replace("\n", " "),
         "history_tail": tail,
     }
+
+
+async def _failure_message(client: Client, failure: Failure) -> str:
+    """A failure's message as it was raised: histories hold it sealed (the data converter encodes
+    failures' messages and stack traces), the client's converter opens it."""
+    if not failure.message and not failure.HasField("encoded_attributes"):
+        return ""
+    opened = Failure()
+    opened.CopyFrom(failure)
+    error = await client.data_converter.decode_failure(opened)
+    return str(getattr(error, "message", error))
 
 
 def _is_workflow_task_event(event_type: int) -> bool:

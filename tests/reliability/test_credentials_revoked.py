@@ -42,8 +42,8 @@ async def test_attempts_parked_on_a_revoked_key_all_complete_once_the_secret_is_
 @pytest.mark.xfail(
     strict=True,
     reason="Sessions created under the old API key are unreachable with a new key (the emulator scopes "
-    "sessions to the key that created them): in-flight attempts park again on 'ProctorFree refused the "
-    "request ... 404' and no resume helps. See docs/reliability.md, finding 2.",
+    "sessions to the key that created them): in-flight attempts park again on 'ProctorFree does not know "
+    "session ... (it answers 404)' and no resume helps. See docs/reliability.md, finding 2.",
 )
 async def test_attempts_in_flight_when_the_key_is_replaced_by_a_new_one_complete_after_resume(
     dev_server, tmp_path

@@ -29,6 +29,7 @@ from starter.attempts import open_attempt
 from store import catalog
 from store.db import make_engine, session_factory, transaction
 from tests.support.database import fresh_database_url
+from tests.support.keys import TEST_PAYLOAD_KEYS
 from tests.support.servers import free_port, serve_in_thread
 from workflows.attempt import AttemptWorkflow
 
@@ -286,6 +287,7 @@ async def running_harness(
             task_queue=f"test-{uuid.uuid4().hex[:8]}",
             proctorfree_url=emulator_url,
             public_url="http://127.0.0.1:9",
+            payload_keys=TEST_PAYLOAD_KEYS,  # the clients' key ring: it also keys LearnerId pseudonyms
             **{**FAST_TIMERS, **timers},
         )
         box = SecretBox(Fernet.generate_key().decode())

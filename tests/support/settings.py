@@ -22,11 +22,13 @@ def loopback_settings(
         task_queue=task_queue,
         lms_token=f"lms-{uuid.uuid4().hex}",
         secret_key=Fernet.generate_key().decode(),
+        session_key=Fernet.generate_key().decode(),
         payload_keys=payload_keys,
         webhook_secret=f"whsec-{uuid.uuid4().hex}",
         proctorfree_url=f"http://{HOST}:{emulator_port}",
         public_url=f"http://{HOST}:{web_port}",
         http_port=web_port,
         emulator_port=emulator_port,
-        **overrides,
+        # Every secret a production web app and worker need, so they also start as processes.
+        **{"codec_token": f"codec-{uuid.uuid4().hex}", **overrides},
     )

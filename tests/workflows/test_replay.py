@@ -21,10 +21,13 @@ from temporalio.worker import Replayer
 from tests.support.keys import TEST_CONVERTER
 from workflows import patches
 from workflows.attempt import AttemptWorkflow
+from workflows.event_delivery import EventDispatchWorkflow, EventStreamWorkflow
 
 HISTORY_DIR = Path(__file__).parent / "histories"
 HISTORIES = sorted(HISTORY_DIR.rglob("*.json"))
 WORKFLOWS_DIR = Path(patches.__file__).parent
+# Every workflow a recorded history may be of: the replayer runs the one its history names.
+WORKFLOWS = [AttemptWorkflow, EventStreamWorkflow, EventDispatchWorkflow]
 
 # Each plan of the source's table: method x required x requires validation.
 PLAN_PATHS = [
@@ -46,9 +49,19 @@ OTHER_PATHS = [
     "decisions_by_signal",
     "cancelled",
 ]
+# Events to the LMS (recorded by tests/workflows/test_event_stream.py).
+EVENT_PATHS = [
+    "events_stream_delivered_in_order",
+    "events_stream_retried_then_delivered",
+    "events_stream_given_up_after_the_window",
+    "events_stream_idle_end",
+    "events_stream_woken_while_idle",
+    "events_stream_continued_as_new",
+    "events_dispatch_runs_again",
+]
 
 
-@pytest.mark.parametrize("name", PLAN_PATHS + OTHER_PATHS)
+@pytest.mark.parametrize("name", PLAN_PATHS + OTHER_PATHS + EVENT_PATHS)
 def test_a_history_is_recorded_for_every_path(name: str):
     assert (HISTORY_DIR / f"{name}.json").exists(), (
         f"no recorded history for {name}: record them anew (see this module's docstring)"
@@ -57,8 +70,8 @@ def test_a_history_is_recorded_for_every_path(name: str):
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: str(p.relative_to(HISTORY_DIR).with_suffix("")))
 async def test_recorded_history_replays_without_nondeterminism(path: Path):
-    history = WorkflowHistory.from_json(f"attempt-{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[AttemptWorkflow], data_converter=TEST_CONVERTER)
+    history = WorkflowHistory.from_json(f"recorded-{path.stem}", path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=TEST_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

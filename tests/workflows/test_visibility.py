@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from cli.find import learner_query
 from models.api import LessonIn
+from proctorflow.temporal import pseudonym_keys
 from tests.support.harness import running_harness
 from workflows.attempt import AttemptWorkflow
+from workflows.search_attributes import LEARNER_ID, learner_pseudonym
 
 QUICK = dict(session_poll_interval=1, session_poll_max_interval=1, audit_poll_interval=1)
 
@@ -41,8 +44,13 @@ async def test_an_attempt_is_found_by_course_and_status_and_shows_what_it_waits_
         assert ready[0].typed_search_attributes is not None
         setup = await find(h.client, f"CourseId = '{course}' AND AttemptStatus = 'awaiting_setup'", 1)
         assert [w.id for w in setup] == [other.id]
-        by_learner = await find(h.client, f"LearnerId = 'learner-a' AND CourseId = '{course}'", 1)
+        # LearnerId holds a keyed pseudonym (`proctorflow find --learner` prints the query), never the id.
+        _, query = learner_query(h.settings, "learner-a")
+        by_learner = await find(h.client, f"{query} AND CourseId = '{course}'", 1)
         assert [w.id for w in by_learner] == [waiting.id]
+        assert not await find(h.client, f"LearnerId = 'learner-a' AND CourseId = '{course}'", 0, timeout=0)
+        pseudonym = ready[0].typed_search_attributes.get(LEARNER_ID)
+        assert pseudonym == learner_pseudonym(pseudonym_keys(h.settings)[0], "learner-a") != "learner-a"
         review = await find(h.client, f"CourseId = '{course}' AND ReviewState = 'ready_for_review'", 1)
         assert [w.id for w in review] == [waiting.id]
 

@@ -2,8 +2,31 @@
 
 from fastapi import APIRouter
 
-from web.api import attempts, courses, events, integrations, progress, review_tasks, webhooks
+from web.api import (
+    attempts,
+    completions,
+    courses,
+    events,
+    integrations,
+    organisation,
+    progress,
+    review_tasks,
+    tokens,
+    webhooks,
+)
 
 router = APIRouter()
-for resource in (integrations, courses, attempts, review_tasks, progress, webhooks, events):
+RESOURCES = (
+    organisation,
+    integrations,
+    courses,
+    attempts,
+    review_tasks,
+    progress,
+    completions,
+    webhooks,
+    events,
+    tokens,
+)
+for resource in RESOURCES:
     router.include_router(resource.router)

@@ -101,6 +101,7 @@ def attempt_out(story: queries.AttemptStory) -> AttemptOut:
         required=attempt.required,
         requires_validation=attempt.requires_validation,
         vendor_session_id=attempt.vendor_session_id,
+        setup_url=attempt.setup_url,
         error_reason=attempt.error_reason,
         exam=exam,
         review_task=summary,

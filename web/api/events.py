@@ -77,8 +77,10 @@ async def event_feed(
 ) -> EventFeed:
     """Every event of the organisation after the cursor, in order; with `wait`, answered as soon
     as one exists, or empty when the wait is over."""
-    if not after.isdigit():
-        raise Invalid(f"after must be a cursor this feed returned (digits), not {after!r}")
+    # ASCII digits only ("²".isdigit() holds, and int() refuses it); at most 18, so any cursor fits
+    # in the database's 64-bit position (a longer one overflowed there: a 500).
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        raise Invalid(f"after must be a cursor this feed returned (up to 18 digits), not {after[:40]!r}")
     position = int(after)
     deadline = time.monotonic() + wait
     while True:

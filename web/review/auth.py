@@ -1,23 +1,29 @@
-"""Who is reviewing: a signed session cookie, a CSRF token per session, login and logout.
+"""Who is reviewing: server-side sessions, a CSRF token per session, login, logout and a
+password change.
 
-The cookie carries the reviewer's id, the session's CSRF token, its expiry and one-shot
-messages, signed with HMAC-SHA256 under a key derived from the app's secret key (so it cannot
-be forged or stretched). It is HttpOnly, SameSite=Lax, scoped to /review and expires after
-eight hours. Every form carries the session's CSRF token and every POST is checked against it,
-the login form included (an anonymous session has a token too).
+A session is a row (`store.review_sessions`): the cookie carries its random token, the database
+only the token's hash, so logout, a password change or `proctorflow revoke-sessions` end it for
+good (a copied cookie is refused from then on). The cookie also carries the session's CSRF
+token, its expiry and one-shot messages, signed with HMAC-SHA256 under the cookie key ring
+(PROCTORFLOW_SESSION_KEY, a key of its own), so none of it can be forged or stretched. It is
+HttpOnly, SameSite=Lax, scoped to /review and expires after eight hours. Every form carries the
+session's CSRF token and every POST is checked against it, the login form included (an
+anonymous session has a token too). Sign-ins are rate-limited and hashed off the API's thread
+pool (`web.review.guard`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
+import binascii
 import hmac
 import json
 import secrets
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -27,16 +33,25 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
 from models.tables import Reviewer
-from proctorflow.crypto import DEV_KEY_FILE, load_or_create_key
+from proctorflow.crypto import SessionKeys, session_keys
 from proctorflow.errors import Refused
-from proctorflow.settings import Settings
-from store import reviewers
+from store import review_sessions, reviewers
+from store.db import transaction
+from web.review.guard import (
+    BUSY_RETRY_AFTER,
+    HashingBusy,
+    client_address,
+    login_limits,
+    off_the_api_pool,
+)
 from web.review.pages import ROOT, message_page, render
 from web.services import services_of
 
 COOKIE = "proctorflow_review"
 LIFETIME_SECONDS = 8 * 3600
+LIFETIME = timedelta(seconds=LIFETIME_SECONDS)
 HOME = f"{ROOT}/tasks"
+SESSION_ENDED = "Your session has ended: please sign in again."
 
 
 class LoginRequired(Exception):
@@ -57,7 +72,7 @@ class CsrfRefused(Refused):
 
 @dataclass
 class ReviewSession:
-    reviewer_id: str | None = None
+    token: str | None = None  # the server-side session's token; None: nobody is signed in
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     expires: int = field(default_factory=lambda: int(time.time()) + LIFETIME_SECONDS)
     flash: list[list[str]] = field(default_factory=list)
@@ -74,12 +89,6 @@ class ReviewSession:
         return taken
 
 
-def signing_key(settings: Settings) -> bytes:
-    """Derived from the app's secret key, so the vendor-credential key is never used directly."""
-    secret = settings.secret_key or load_or_create_key(DEV_KEY_FILE)
-    return hmac.new(secret.encode(), b"proctorflow reviewer session v1", hashlib.sha256).digest()
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -88,46 +97,57 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def encode_session(session: ReviewSession, key: bytes) -> str:
-    payload = {
-        "rid": session.reviewer_id,
-        "csrf": session.csrf,
-        "exp": session.expires,
-        "flash": session.flash,
-    }
+def encode_session(session: ReviewSession, keys: SessionKeys) -> str:
+    payload = {"sid": session.token, "csrf": session.csrf, "exp": session.expires, "flash": session.flash}
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-    return body + "." + _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+    return body + "." + _b64(keys.sign(body.encode()))
 
 
-def decode_session(cookie: str, key: bytes) -> ReviewSession | None:
-    """The session a cookie holds, or None when it is forged, malformed or expired."""
+def decode_session(cookie: str, keys: SessionKeys) -> ReviewSession | None:
+    """The session a cookie holds, or None when it is forged, malformed or expired. One signed
+    with an older key of the ring is signed again with the current one."""
     body, _, mac = cookie.partition(".")
-    expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(mac.encode(), expected.encode()):
-        return None
     try:
+        signed_with = keys.verify(body.encode(), _unb64(mac))
+        if signed_with is None:
+            return None
         data = json.loads(_unb64(body))
-        session = ReviewSession(data["rid"], str(data["csrf"]), int(data["exp"]), list(data["flash"]), False)
-    except (ValueError, KeyError, TypeError):
+        token = data["sid"]
+        session = ReviewSession(
+            token if isinstance(token, str) else None,
+            str(data["csrf"]),
+            int(data["exp"]),
+            list(data["flash"]),
+            changed=signed_with > 0,
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error):
         return None
     return session if session.expires > time.time() else None
 
 
-def _read_session(request: Request, key: bytes) -> ReviewSession:
+def _keys(request: Request) -> SessionKeys:
+    state = request.app.state
+    keys = getattr(state, "review_session_keys", None)
+    if keys is None:
+        keys = state.review_session_keys = session_keys(services_of(request).settings)
+    return keys
+
+
+def _read_session(request: Request, keys: SessionKeys) -> ReviewSession:
     cookie = request.cookies.get(COOKIE)
-    session = decode_session(cookie, key) if cookie else None
+    session = decode_session(cookie, keys) if cookie else None
     if session is not None:
         return session
     fresh = ReviewSession()
     if cookie:
-        fresh.say("info", "Your session has ended: please sign in again.")
+        fresh.say("info", SESSION_ENDED)
     return fresh
 
 
-def _write_session(response: Response, session: ReviewSession, key: bytes, secure: bool) -> None:
+def _write_session(response: Response, session: ReviewSession, keys: SessionKeys, secure: bool) -> None:
     response.set_cookie(
         COOKIE,
-        encode_session(session, key),
+        encode_session(session, keys),
         max_age=max(session.expires - int(time.time()), 0),
         path=ROOT,
         httponly=True,
@@ -145,8 +165,8 @@ class ReviewRoute(APIRoute):
 
         async def reviewed(request: Request) -> Response:
             settings = services_of(request).settings
-            key = signing_key(settings)
-            request.state.review = _read_session(request, key)
+            keys = _keys(request)
+            request.state.review = _read_session(request, keys)
             try:
                 response = await handler(request)
             except LoginRequired as needed:
@@ -158,7 +178,7 @@ class ReviewRoute(APIRoute):
             session: ReviewSession = request.state.review
             if session.changed:
                 secure = settings.public_url.startswith("https://") or request.url.scheme == "https"
-                _write_session(response, session, key, secure)
+                _write_session(response, session, keys, secure)
             return response
 
         return reviewed
@@ -177,21 +197,33 @@ def review_router() -> APIRouter:
 
 
 async def signed_in(request: Request) -> Reviewer:
-    """The signed-in reviewer, read afresh (a removed account is signed out at once)."""
+    """The signed-in reviewer, read afresh with the session (a revoked session or a removed
+    account is signed out at once)."""
+    reviewer = await current_reviewer(request)
+    if reviewer is None:
+        raise LoginRequired(_here(request))
+    return reviewer
+
+
+async def current_reviewer(request: Request) -> Reviewer | None:
     session: ReviewSession = request.state.review
-    if session.reviewer_id is not None:
-        svc = services_of(request)
+    token = session.token
+    if token is None:
+        return None
+    svc = services_of(request)
 
-        def load() -> Reviewer | None:
-            with svc.sessions() as db:
-                return db.get(Reviewer, session.reviewer_id)
+    def load() -> Reviewer | None:
+        with transaction(svc.sessions) as db:
+            found = review_sessions.active(db, token)
+            return found[1] if found is not None else None
 
-        reviewer = await asyncio.to_thread(load)
-        if reviewer is not None:
-            request.state.reviewer = reviewer
-            return reviewer
+    reviewer = await asyncio.to_thread(load)
+    if reviewer is None:
         request.state.review = ReviewSession()
-    raise LoginRequired(_here(request))
+        request.state.review.say("info", SESSION_ENDED)
+        return None
+    request.state.reviewer = reviewer
+    return reviewer
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -235,8 +267,7 @@ router = review_router()
 
 @router.get("/login", name="review_login")
 async def login_page(request: Request, next: str = Query(HOME, max_length=2000)) -> Response:
-    session: ReviewSession = request.state.review
-    if session.reviewer_id is not None:
+    if await current_reviewer(request) is not None:
         return RedirectResponse(safe_next(next), 303)
     return render(request, "login.html", {"next": safe_next(next), "title": "Sign in"})
 
@@ -251,27 +282,123 @@ async def login(
 ) -> Response:
     check_csrf(request, csrf_token)
     svc = services_of(request)
+    name = username.strip()
+    context = {"next": safe_next(next), "title": "Sign in", "username": username}
+    if not name or not password:
+        return render(request, "login.html", context | {"error": "Enter your username and password."}, 401)
+    refused = await _throttled(request, "login.html", context, name)
+    if refused is not None:
+        return refused
 
-    def check() -> Reviewer | None:
-        with svc.sessions() as db:
-            return reviewers.authenticate(db, username.strip(), password)
+    def sign_in() -> tuple[str, int] | None:
+        with transaction(svc.sessions) as db:
+            reviewer = reviewers.authenticate(db, name, password)
+            if reviewer is None:
+                return None
+            token, row = review_sessions.start(db, reviewer.id, LIFETIME)
+            return token, int(row.expires_at.timestamp())
 
-    reviewer = await asyncio.to_thread(check) if username.strip() and password else None
-    if reviewer is None:
-        error = (
-            "Wrong username or password."
-            if username.strip() and password
-            else "Enter your username and password."
-        )
-        context = {"next": safe_next(next), "title": "Sign in", "error": error, "username": username}
-        return render(request, "login.html", context, status=401)
+    try:
+        started = await off_the_api_pool(sign_in)
+    except HashingBusy:
+        return _busy(request, "login.html", context)
+    if started is None:
+        return render(request, "login.html", context | {"error": "Wrong username or password."}, 401)
     # A new session (and CSRF token) at login: a token seen before signing in is worthless after.
-    request.state.review = ReviewSession(reviewer_id=reviewer.id)
+    request.state.review = ReviewSession(token=started[0], expires=started[1])
     return RedirectResponse(safe_next(next), 303)
 
 
 @router.post("/logout")
 async def logout(request: Request, _: Reviewer = Depends(posting_reviewer)) -> Response:
+    token = request.state.review.token
+    svc = services_of(request)
+
+    def end() -> None:
+        with transaction(svc.sessions) as db:
+            review_sessions.revoke(db, token)
+
+    await asyncio.to_thread(end)
     request.state.review = ReviewSession()
     request.state.review.say("info", "You are signed out.")
     return RedirectResponse(f"{ROOT}/login", 303)
+
+
+# --- Changing one's password ------------------------------------------------------------------
+
+
+@router.get("/password", name="review_password")
+async def password_page(request: Request, _: Reviewer = Depends(signed_in)) -> Response:
+    return render(request, "password.html", {"title": "Change your password"})
+
+
+@router.post("/password")
+async def change_password(
+    request: Request,
+    current_password: str = Form("", max_length=500),
+    new_password: str = Form("", max_length=500),
+    new_password_again: str = Form("", max_length=500),
+    reviewer: Reviewer = Depends(posting_reviewer),
+) -> Response:
+    """A new password signs out every other session of the reviewer; this browser gets a new one."""
+    context = {"title": "Change your password"}
+    problem = None
+    if len(new_password) < reviewers.MIN_PASSWORD_LENGTH:
+        problem = f"The new password needs at least {reviewers.MIN_PASSWORD_LENGTH} characters."
+    elif new_password != new_password_again:
+        problem = "The two new passwords differ."
+    if problem:
+        return render(request, "password.html", context | {"error": problem}, 422)
+    refused = await _throttled(request, "password.html", context, reviewer.username)
+    if refused is not None:
+        return refused
+    svc = services_of(request)
+
+    def change() -> tuple[int, str, int] | None:
+        with transaction(svc.sessions) as db:
+            account = db.get(Reviewer, reviewer.id)
+            if account is None or not reviewers.password_matches(current_password, account.password_hash):
+                return None
+            revoked = reviewers.change_password(db, account, new_password)
+            token, row = review_sessions.start(db, account.id, LIFETIME)
+            return revoked, token, int(row.expires_at.timestamp())
+
+    try:
+        changed = await off_the_api_pool(change)
+    except HashingBusy:
+        return _busy(request, "password.html", context)
+    if changed is None:
+        error = "Your current password is not right: nothing was changed."
+        return render(request, "password.html", context | {"error": error}, 403)
+    revoked, token, expires = changed
+    request.state.review = ReviewSession(token=token, expires=expires)
+    others = max(revoked - 1, 0)  # this browser's old session was one of them
+    ended = f"{others} other session{'s' if others != 1 else ''} of yours" if others else "no other session"
+    request.state.review.say("info", f"Your password is changed; {ended} was signed out.")
+    return RedirectResponse(HOME, 303)
+
+
+async def _throttled(request: Request, template: str, context: dict, username: str) -> Response | None:
+    """A 429 page when the account or the client address has spent its sign-in attempts."""
+    limits = login_limits(request, services_of(request).settings)
+    wait = await limits.spend(username, client_address(request))
+    if wait is None:
+        return None
+    error = f"Too many sign-in attempts: wait {_duration(wait)} and try again."
+    response = render(request, template, context | {"error": error}, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _busy(request: Request, template: str, context: dict) -> Response:
+    error = "Too many sign-ins are being checked right now: try again in a few seconds."
+    response = render(request, template, context | {"error": error}, 503)
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minutes"

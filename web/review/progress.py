@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from models.api import ResultChangeIn
 from models.tables import Learner, Reviewer
+from models.text import control_character_problem
 from proctorflow.errors import Conflict
 from starter.results import change_proctoring_result
 from store import results, scoped
@@ -131,6 +132,9 @@ def _problem(new_result: str, reason: str) -> str | None:
         return "Give a reason for the change: it is kept in the audit trail."
     if len(reason) > MAX_REASON:
         return f"Keep the reason under {MAX_REASON} characters (it has {len(reason)})."
+    control = control_character_problem(reason, multiline=True)
+    if control:
+        return f"The reason {control}."
     return None
 
 
