@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -19,6 +19,11 @@ from store.db import transaction
 from web.services import Services
 
 T = TypeVar("T")
+
+# The LMS's ids in paths, the same everywhere.
+CourseId = Path(min_length=1, max_length=200, description="The LMS's course id")
+LessonId = Path(min_length=1, max_length=200, description="The LMS's lesson id")
+LearnerId = Path(min_length=1, max_length=200, description="The LMS's learner id")
 
 
 class Unavailable(Refused):

@@ -3,7 +3,7 @@ course whose last required lesson is one of them completes by its rules (`store/
 
 from __future__ import annotations
 
-from fastapi import Depends, Path
+from fastapi import Depends
 from sqlmodel import Session
 
 from models.reports import (
@@ -16,15 +16,11 @@ from models.reports import (
 )
 from proctorflow.errors import Refused
 from store import reports, scoped
-from web.api.common import api_router, read, write
+from web.api.common import CourseId, LearnerId, LessonId, api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
 
 router = api_router(prefix="/courses/{course_id}", tags=["progress"])
-
-CourseId = Path(min_length=1, max_length=200)
-LearnerId = Path(min_length=1, max_length=200)
-LessonId = Path(min_length=1, max_length=200)
 
 
 @router.put("/learners/{learner_id}/lessons/{lesson_id}/completion", response_model=LessonCompletionOut)

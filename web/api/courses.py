@@ -7,7 +7,7 @@ validation is accepted with warnings, since completion would then wait for a man
 
 from __future__ import annotations
 
-from fastapi import Depends, Path, Response
+from fastapi import Depends, Response
 from sqlmodel import Session
 
 from models.api import (
@@ -22,14 +22,11 @@ from models.api import (
 from models.rules import settings_warnings
 from models.tables import Course, Lesson
 from store import catalog, scoped
-from web.api.common import api_router, read, write
+from web.api.common import CourseId, LessonId, api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
 
 router = api_router(prefix="/courses", tags=["catalog"])
-
-CourseId = Path(min_length=1, max_length=200, description="The LMS's course id")
-LessonId = Path(min_length=1, max_length=200, description="The LMS's lesson id")
 
 
 @router.put("/{course_id}", response_model=CourseOut)

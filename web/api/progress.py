@@ -8,7 +8,7 @@ that requires validation has no review task to decide) is decided through its wo
 
 from __future__ import annotations
 
-from fastapi import Depends, Path
+from fastapi import Depends
 from sqlmodel import Session
 
 from models.api import (
@@ -22,15 +22,11 @@ from models.api import (
 )
 from starter import results as results_service
 from store import results
-from web.api.common import api_router, read, temporal_reachable
+from web.api.common import CourseId, LearnerId, LessonId, api_router, read, temporal_reachable
 from web.auth import lms_org
 from web.services import Services, services
 
 router = api_router(prefix="/courses/{course_id}/learners/{learner_id}", tags=["progress"])
-
-CourseId = Path(min_length=1, max_length=200)
-LearnerId = Path(min_length=1, max_length=200)
-LessonId = Path(min_length=1, max_length=200)
 
 
 @router.get("/progress", response_model=ProgressOut)
