@@ -1,19 +1,21 @@
-"""`proctorflow dev` killed hard (SIGKILL: none of its shutdown code runs, as when its terminal
-is closed or it runs out of memory) while an attempt is in flight, then started again on the same
-data folder and the same ports, as a developer would: it starts, and the attempt goes on to
-completion: ProctorFree (the emulator, which keeps its sessions under the data folder) still
-knows the session, the learner finishes, the audit comes, the reviewer passes it."""
+"""`proctorflow dev` killed hard (SIGKILL: none of its shutdown code runs, as when the system
+runs out of memory) while an attempt is in flight, then started again on the same data folder
+and the same ports, as a developer would: it starts, and the attempt goes on to completion:
+ProctorFree (the emulator, which keeps its sessions under the data folder) still knows the
+session, the learner finishes, the audit comes, the reviewer passes it. Then its terminal is
+closed (SIGHUP): it stops everything, as on Ctrl-C."""
 
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
 import httpx
 
 from cli.leftovers import RUN_FILE, Running, note
-from tests.cli.test_dev_mode import FINAL_EXAM, DevRun, api, fresh_ports, wait_for_attempt
+from tests.cli.test_dev_mode import FINAL_EXAM, STOP_SECONDS, DevRun, api, fresh_ports, wait_for_attempt
 
 AUDIT = ("--audit-delay", "2")
 GONE_SECONDS = 60
@@ -75,7 +77,10 @@ def test_a_killed_dev_mode_starts_again_and_its_attempt_in_flight_completes(tmp_
                 json={"decision": "pass", "reviewer": "rita@lms"},
             )
             done = wait_for_attempt(client, attempt_id, lambda a: a["status"] == "completed", timeout=120)
-        exit_code, _ = second.interrupt()
+        # Its terminal closed (SIGHUP): it stops everything, as on Ctrl-C.
+        second.process.send_signal(signal.SIGHUP)
+        exit_code = second.process.wait(timeout=STOP_SECONDS)
+        second_parts = [note(name, pid) for name, pid in second.child_pids().items()]
     finally:
         first.kill_leftovers()
         if second is not None:
@@ -102,6 +107,7 @@ def test_a_killed_dev_mode_starts_again_and_its_attempt_in_flight_completes(tmp_
         if s["session_id"] == session_id
     )
     assert session["status"] == "finished" and session["audit_outcome"] == "clean"
-    # A run that ends as it should leaves no run file behind.
+    # A run that ends as it should stops its parts and leaves no run file behind.
     assert exit_code == 0, second.output
+    assert second_parts == [None] * 5, second.output
     assert not (data / RUN_FILE).exists()

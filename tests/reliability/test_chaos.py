@@ -77,6 +77,7 @@ from tests.reliability.support import (
     learner_ids,
 )
 from tests.support.database import DatabaseOutage, fresh_database_url
+from tests.support.histories import readable
 from tests.support.receiver import Receiver
 from tests.support.servers import serve_in_thread
 from tests.support.settings import loopback_settings
@@ -205,6 +206,7 @@ async def test_every_attempt_ends_once_through_kills_restarts_faults_a_database_
                 assert_no_certificate_for_a_failed_quiz(session, course_id)
             await assert_projections_agree_with_last_runs(system, course_id, driver)
             await assert_completed_resets_changed_nothing(system, driver)
+            await assert_raw_histories_hold_nothing_in_clear(system, course_id)
 
     faults = injected_faults(FAULTS, _api_calls(stats) - calls_before_faults)
     summary = {
@@ -584,6 +586,29 @@ async def assert_projections_agree_with_last_runs(
             assert await _terminated_by_ops(system.client, latest), attempt.id
         else:
             await assert_completed_by_its_last_run(system.client, attempt, events, task, latest, driver)
+
+
+async def assert_raw_histories_hold_nothing_in_clear(system: System, course_id: str) -> None:
+    """Every run of every attempt's workflow, read as anyone who reaches Temporal reads it (no
+    codec), through faults, parking, terminates and resets: no learner's name or e-mail, no
+    failure text of ours or the vendor's, no stack trace."""
+    raw = Client(system.client.service_client, namespace=system.client.namespace)
+    clear = [
+        "Traceback",
+        'File "',
+        "@example.org",
+        "Learner learner-",
+        "ProctorFree asked",
+        "ProctorFree answered",
+    ]
+    with system.sessions() as session:
+        workflow_ids = session.exec(select(Attempt.workflow_id).where(Attempt.course_id == course_id)).all()
+    for workflow_id in workflow_ids:
+        async for run in raw.list_workflows(f'WorkflowId = "{workflow_id}"'):
+            history = await raw.get_workflow_handle(workflow_id, run_id=run.run_id).fetch_history()
+            text = readable(history.to_json())
+            found = [words for words in clear if words in text]
+            assert not found, (workflow_id, run.run_id, found)
 
 
 def assert_abandoned_by_its_terminated_run(

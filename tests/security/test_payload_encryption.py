@@ -22,6 +22,7 @@ from starter.decisions import decide_attempt
 from starter.signals import get_attempt
 from store import catalog
 from store.db import transaction
+from tests.support.histories import STACK_TRACE_MARKS, readable
 from tests.support.stack import running_stack
 from workflows.attempt import AttemptWorkflow
 
@@ -75,7 +76,7 @@ async def test_raw_histories_are_sealed_and_the_codec_opens_them_only_for_author
         history = await raw.get_workflow_handle(handle.id).fetch_history()
         text = history.to_json()
         for clear in (SECRET, EMAIL, NAME, REVIEWER):
-            assert clear not in _readable(text)
+            assert clear not in readable(text)
         assert base64.b64encode(b"binary/encrypted").decode() in text
 
         started = MessageToDict(
@@ -110,7 +111,6 @@ async def test_raw_histories_are_sealed_and_the_codec_opens_them_only_for_author
 
 VENDOR_TEXT = "The API key is invalid or has been revoked."  # the emulator's 401 body
 REFUSED = "ProctorFree refused the integration's API credentials: rotate them, then resume"
-STACK_TRACE_MARKS = ("Traceback", 'File "', "activities/vendor.py", "line ")
 
 
 async def test_failures_are_sealed_and_the_learner_id_is_a_pseudonym_in_raw_histories(dev_server, tmp_path):
@@ -148,7 +148,7 @@ async def test_failures_are_sealed_and_the_learner_id_is_a_pseudonym_in_raw_hist
 
         raw = Client(stack.client.service_client, namespace="default")
         history = await raw.get_workflow_handle(handle.id).fetch_history()
-        text = _readable(history.to_json())
+        text = readable(history.to_json())
         for clear in (EMAIL, NAME, SECRET, VENDOR_TEXT, REFUSED, "refused", *STACK_TRACE_MARKS):
             assert clear not in text, f"{clear!r} is in the raw history"
 
@@ -173,28 +173,6 @@ async def test_failures_are_sealed_and_the_learner_id_is_a_pseudonym_in_raw_hist
         assert learner != EMAIL and f"'{learner}'" in query
         found = [w.id async for w in raw.list_workflows(f"{query} AND CourseId = 'course-2'")]
         assert found in ([], [handle.id])  # visibility is eventually consistent; never the e-mail
-
-
-def _readable(history_json: str) -> str:
-    """The raw history as anyone with access to the server reads it: its JSON, and every payload
-    that is not sealed decoded (search attributes are plain JSON in base64)."""
-    readable = [history_json]
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            encoding = (
-                base64.b64decode(node.get("metadata", {}).get("encoding", "")) if "data" in node else b""
-            )
-            if encoding and encoding != b"binary/encrypted":
-                readable.append(base64.b64decode(node["data"]).decode(errors="replace"))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(json.loads(history_json))
-    return "\n".join(readable)
 
 
 def _failures_of(event) -> list[Failure]:

@@ -249,6 +249,15 @@ class Harness:
         with self.sessions() as session:
             return session.exec(select(ReviewTask).where(ReviewTask.attempt_id == attempt_id)).first()
 
+    async def task_when(self, handle: WorkflowHandle, predicate, timeout: float = 20.0) -> ReviewTask:
+        """The review task once the database holds what `predicate` wants: a query can see the
+        workflow's state before the local activity that writes it has committed."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (task := self.task(handle)) is None or not predicate(task):
+            assert asyncio.get_running_loop().time() < deadline, f"the review task is {task}"
+            await asyncio.sleep(0.05)
+        return task
+
     def lesson_progress(self, lesson_id: str, learner_id: str = "learner-1") -> LessonProgress | None:
         with self.sessions() as session:
             return session.get(LessonProgress, (self.org, "course-1", lesson_id, learner_id))
