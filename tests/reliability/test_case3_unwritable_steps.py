@@ -51,7 +51,7 @@ async def test_a_refused_write_waits_for_ops_without_growing_the_history(dev_ser
             session.get(Attempt, h.attempt(handle).id).status = "awaiting_setup"
         await handle.signal(AttemptWorkflow.resume)
         await h.wait_for(handle, lambda s: s.status == "in_progress", timeout=30)
-        assert h.attempt(handle).status == "in_progress"
+        await h.attempt_when(handle, lambda a: a.status == "in_progress")
         assert h.events(handle)[-1] == "learner_started"
 
 

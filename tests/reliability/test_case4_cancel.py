@@ -35,7 +35,7 @@ async def test_cancelling_an_attempt_parked_on_refused_credentials_ends_it(dev_s
         await h.wait_for(handle, lambda s: s.status == "awaiting_audit", timeout=30)
         await h.set_faults(revoked_api_keys=["pf-key-test"])
         await h.wait_for(handle, lambda s: "rotate" in s.waiting_for, timeout=30)
-        assert h.attempt(handle).status == "error"
+        await h.attempt_when(handle, lambda a: a.status == "error")
 
         await cancelled(handle)
 
@@ -56,7 +56,7 @@ async def test_cancelling_an_attempt_ready_for_review_closes_its_task(dev_server
         handle = await h.open("exam")
         session_id = await h.learner_takes_exam(handle)
         await h.wait_for(handle, lambda s: s.status == "ready_for_review", timeout=30)
-        assert h.task(handle).state == "ready_for_review"
+        await h.task_when(handle, lambda t: t.state == "ready_for_review")
 
         await cancelled(handle)
 

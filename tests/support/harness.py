@@ -252,11 +252,11 @@ class Harness:
     async def task_when(self, handle: WorkflowHandle, predicate, timeout: float = 20.0) -> ReviewTask:
         """The review task once the database holds what `predicate` wants: a query can see the
         workflow's state before the local activity that writes it has committed."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (task := self.task(handle)) is None or not predicate(task):
-            assert asyncio.get_running_loop().time() < deadline, f"the review task is {task}"
-            await asyncio.sleep(0.05)
-        return task
+        return await _stored_when(lambda: self.task(handle), predicate, timeout, "the review task")
+
+    async def attempt_when(self, handle: WorkflowHandle, predicate, timeout: float = 20.0) -> Attempt:
+        """The attempt's row once the database holds what `predicate` wants (see `task_when`)."""
+        return await _stored_when(lambda: self.attempt(handle), predicate, timeout, "the attempt")
 
     def lesson_progress(self, lesson_id: str, learner_id: str = "learner-1") -> LessonProgress | None:
         with self.sessions() as session:
@@ -310,3 +310,11 @@ async def running_harness(
                     finally:
                         await harness.http.aclose()
     engine.dispose()
+
+
+async def _stored_when(read, predicate, timeout: float, what: str):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (row := read()) is None or not predicate(row):
+        assert asyncio.get_running_loop().time() < deadline, f"{what} is {row}"
+        await asyncio.sleep(0.05)
+    return row
