@@ -20,8 +20,10 @@ from models.tables import (
     Attempt,
     AttemptEvent,
     Certificate,
+    Course,
     CourseProgress,
     Learner,
+    Lesson,
     LessonProgress,
     ReviewTask,
     WebhookDelivery,
@@ -59,6 +61,8 @@ WRITTEN_TABLES = [
         Certificate,
         Learner,
         WebhookDelivery,
+        Course,
+        Lesson,
     )
 ]
 
