@@ -120,7 +120,7 @@ def evaluate_course(
         stored.success, stored.score = after.success, after.score
         session.add(stored)
         _tell_course(session, stored, before, after, at)
-    certificate = _certificate(session, org_id, course_id, learner_id)
+    certificate = certificate_of(session, org_id, course_id, learner_id)
     held = certificate is not None and certificate.revoked_at is None
     change = certificate_change(rules, outcome, held) if reevaluating else None
     issued = issues_certificate(rules, outcome)
@@ -166,7 +166,7 @@ def stored_course(session: Session, org_id: str, course_id: str, learner_id: str
 
 
 def holds_certificate(session: Session, org_id: str, course_id: str, learner_id: str) -> bool:
-    certificate = _certificate(session, org_id, course_id, learner_id)
+    certificate = certificate_of(session, org_id, course_id, learner_id)
     return certificate is not None and certificate.revoked_at is None
 
 
@@ -176,7 +176,7 @@ def _completion(stored: CourseProgress | None) -> CourseCompletion:
     return CourseCompletion(stored.completed_at is not None, stored.success, stored.score)
 
 
-def _certificate(session: Session, org_id: str, course_id: str, learner_id: str) -> Certificate | None:
+def certificate_of(session: Session, org_id: str, course_id: str, learner_id: str) -> Certificate | None:
     return session.exec(
         select(Certificate).where(
             Certificate.org_id == org_id,

@@ -27,13 +27,12 @@ from models.statuses import TERMINAL, AttemptStatus, ReviewState, StepEvent, can
 from models.tables import (
     Attempt,
     AttemptEvent,
-    Certificate,
     CourseProgress,
     LessonProgress,
     ReviewTask,
 )
 from store import events
-from store.progress import complete_attempt
+from store.progress import complete_attempt, holds_certificate
 
 
 class IllegalTransition(Exception):
@@ -445,17 +444,9 @@ def _stored_report(session: Session, step: DecisionStep) -> CompletionReport:
     lesson = session.get(LessonProgress, (key.org_id, key.course_id, key.lesson_id, key.learner_id))
     course = session.get(CourseProgress, (key.org_id, key.course_id, key.learner_id))
     completed = bool(course and course.completed_at)
-    certificate = session.exec(
-        select(Certificate.id).where(
-            Certificate.org_id == key.org_id,
-            Certificate.course_id == key.course_id,
-            Certificate.learner_id == key.learner_id,
-            col(Certificate.revoked_at).is_(None),
-        )
-    ).first()
     return CompletionReport(
         lesson_success=bool(lesson and lesson.success),
         course_completed=completed,
         course_reason="as stored" if completed else "not completed",
-        certificate_issued=certificate is not None,
+        certificate_issued=holds_certificate(session, key.org_id, key.course_id, key.learner_id),
     )

@@ -10,10 +10,10 @@ from sqlmodel import Session, select
 
 from models.events import EventType
 from models.rules import ProctoringResult, decision_for, lesson_outcome
-from models.tables import Attempt, Certificate, CourseProgress, LessonProgress, ResultChange, utcnow
+from models.tables import Attempt, CourseProgress, LessonProgress, ResultChange, utcnow
 from proctorflow.errors import Conflict
 from store import catalog, scoped
-from store.progress import evaluate_course, lock_learner, tell
+from store.progress import certificate_of, evaluate_course, holds_certificate, lock_learner, tell
 
 
 @dataclass
@@ -75,13 +75,8 @@ def read_progress(session: Session, org_id: str, course_id: str, learner_id: str
             )
         )
     course = session.get(CourseProgress, (org_id, course_id, learner_id))
-    certificate = session.exec(
-        select(Certificate).where(
-            Certificate.org_id == org_id,
-            Certificate.course_id == course_id,
-            Certificate.learner_id == learner_id,
-        )
-    ).first()
+    held = holds_certificate(session, org_id, course_id, learner_id)
+    certificate = certificate_of(session, org_id, course_id, learner_id) if held else None
     changes = session.exec(
         select(ResultChange)
         .where(
@@ -99,7 +94,7 @@ def read_progress(session: Session, org_id: str, course_id: str, learner_id: str
         course_completed_at=course.completed_at.isoformat() if course and course.completed_at else None,
         course_success=course.success if course else None,
         course_score=course.score if course else None,
-        certificate_id=certificate.id if certificate and certificate.revoked_at is None else None,
+        certificate_id=certificate.id if certificate else None,
         changes=list(changes),
     )
 
