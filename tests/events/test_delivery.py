@@ -129,8 +129,10 @@ async def test_an_endpoint_that_fails_for_a_while_then_recovers_receives_every_e
         began = time.monotonic()
         attempts = [pass_an_attempt(stack, course_id, learner) for learner in learners[:2]]
         await asyncio.gather(*attempts)
+        await receiver.wait_for(lambda r: r.refused["5xx"] > 0)  # each failure mode is met, however fast
         receiver.mode = "slow"
         await asyncio.gather(*[pass_an_attempt(stack, course_id, learner) for learner in learners[2:3]])
+        await receiver.wait_for(lambda r: r.refused["slow"] > 0)
     # Not there at all: connections refused.
     await pass_an_attempt(stack, course_id, learners[3])
     all_completed_s = time.monotonic() - began
