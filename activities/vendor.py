@@ -53,6 +53,8 @@ class VendorActivities:
             learner_email=context.learner_email,
             method=context.method,
             return_url=context.return_url,  # the LMS's exam page, or None: ProctorFree's own page
+            time_limit_minutes=call.time_limit_minutes,  # None: ProctorFree's cap for the method
+            accommodation_note=context.accommodation_note,
         )
         session = await _vendor(self._backend.create_session(credentials, new))
         return VendorSessionRef(
@@ -91,6 +93,15 @@ class VendorActivities:
     async def close_session(self, call: VendorCall) -> None:
         _, credentials = await self._context(call.attempt_id)
         await _vendor(self._backend.close_session(credentials, _session_id(call)))
+
+    @activity.defn
+    async def set_time_limit(self, call: VendorCall) -> None:
+        """The session's new limit at ProctorFree (staff extended it): the override must reach
+        the vendor session, or ProctorFree ends it at the old one."""
+        if call.time_limit_minutes is None:
+            raise ApplicationError("no time limit to set", non_retryable=True)
+        _, credentials = await self._context(call.attempt_id)
+        await _vendor(self._backend.set_time_limit(credentials, _session_id(call), call.time_limit_minutes))
 
     async def _get(self, call: VendorCall) -> VendorSession:
         _, credentials = await self._context(call.attempt_id)

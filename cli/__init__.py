@@ -7,9 +7,10 @@ exit with code 2.
 Production is the default: `web` and `worker` start only with PROCTORFLOW_TEMPORAL_ADDRESS and
 real secrets (PROCTORFLOW_LMS_TOKEN, _SECRET_KEY, _WEBHOOK_SECRET, _PAYLOAD_KEYS, _CODEC_TOKEN);
 `dev` runs everything with dev defaults and keys it keeps under `.data/`. Commands that act on
-workflows (check-now, resume, cancel, reconcile) need the Temporal address and the payload key
-ring; `setup` the address only; migrate, create-org, create-reviewer, events and stuck the
-database (stuck marks closed workflows when Temporal is reachable). `emulator` and `seed-demo`
+or read workflows (check-now, resume, cancel, reconcile, act, extend, replay) need the Temporal
+address and the payload key ring; `setup` the address only; migrate, create-org,
+create-reviewer, events and stuck the database (stuck marks closed workflows when Temporal is
+reachable). `emulator` and `seed-demo`
 are dev and test tools and keep their dev defaults.
 """
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.accounts import add_account_commands
     from cli.events import add_event_commands
     from cli.ops import add_ops_commands
+    from cli.replay import add_replay_command
+    from cli.staff import add_staff_commands
 
     settings = get_settings()
     parser = argparse.ArgumentParser(
@@ -76,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--webhook-secret", default=None, help="default: PROCTORFLOW_WEBHOOK_SECRET")
     emulator.add_argument("--audit-delay", type=float, default=5.0, help="seconds from FINISH to the audit")
     emulator.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=60.0,
+        help="real seconds in an emulated minute of a time limit (1: a 10-minute limit runs in 10 s)",
+    )
+    emulator.add_argument(
         "--sessions-file",
         type=Path,
         default=None,
@@ -99,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_commands(commands)
     add_event_commands(commands)
+    add_replay_command(commands)
+    add_staff_commands(commands)
     return parser
 
 
@@ -128,9 +139,15 @@ def _run_event_loop(main: Coroutine[Any, Any, None]) -> None:
 def cmd_web(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from store.db import make_engine
+    from store.health import require_schema
     from web.app import create_app
 
-    app = create_app(settings_to_serve())
+    settings = settings_to_serve()
+    engine = make_engine(settings.database_url)
+    require_schema(engine, settings.database_url)  # refused here in words, not as a startup trace
+    engine.dispose()
+    app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
 
 
@@ -144,6 +161,7 @@ def cmd_emulator(args: argparse.Namespace) -> None:
         webhook_secret=args.webhook_secret or get_settings().webhook_secret,
         audit_delay_seconds=args.audit_delay,
         sessions_file=args.sessions_file,
+        minute_seconds=args.minute_seconds,
     )
     uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
 

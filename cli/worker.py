@@ -9,24 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 
 import httpx
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.events import EventActivities, RetryTiming
 from activities.records import RecordActivities
 from activities.vendor import VendorActivities
+from cli.worker_health import LastTasks, WorkerHealth, serving_health
 from proctorflow.crypto import SecretBox
 from proctorflow.settings import Settings
 from proctorfree.client import ProctorFreeClient
 from proctorfree.interface import ProctorFreeBackend
 from store.db import SessionFactory, make_engine, session_factory
+from store.health import require_schema
 from workflows.attempt import AttemptWorkflow
 from workflows.event_delivery import EventDispatchWorkflow, EventStreamWorkflow
 
@@ -47,6 +49,7 @@ def build_worker(
     sessions: SessionFactory,
     box: SecretBox,
     executor: ThreadPoolExecutor,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     vendor = VendorActivities(backend, sessions, box)
     records = RecordActivities(sessions)
@@ -59,6 +62,7 @@ def build_worker(
             vendor.check_session_finished,
             vendor.check_audit,
             vendor.close_session,
+            vendor.set_time_limit,
             records.record_steps,
             records.complete_attempt,
             records.record_decision,
@@ -68,6 +72,7 @@ def build_worker(
         max_concurrent_activities=settings.worker_activities,
         max_cached_workflows=settings.worker_cached_workflows,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        interceptors=interceptors,
     )
 
 
@@ -78,6 +83,7 @@ def build_event_worker(
     box: SecretBox,
     http: httpx.AsyncClient,
     executor: ThreadPoolExecutor,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """The events to the LMS on their own task queue and slots (`workflows/event_delivery.py`)."""
     events = EventActivities(
@@ -95,6 +101,7 @@ def build_event_worker(
         activity_executor=executor,
         max_concurrent_activities=settings.worker_event_deliveries + 1,  # the dispatcher's own
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        interceptors=interceptors,
     )
 
 
@@ -116,16 +123,18 @@ async def running_workers(
     sessions: SessionFactory,
     box: SecretBox,
     executor: ThreadPoolExecutor,
-) -> AsyncIterator[None]:
-    """The attempts' worker and the events' worker, running until the block ends."""
+) -> AsyncIterator[WorkerHealth]:
+    """The attempts' worker and the events' worker, running until the block ends; yields their
+    health (`cli/worker_health.py`)."""
     threads = settings.worker_event_deliveries + 1
+    tasks = LastTasks()
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="events") as own_executor:
         async with httpx.AsyncClient(timeout=settings.event_delivery_timeout) as http:
-            attempts = build_worker(client, settings, backend, sessions, box, executor)
-            deliveries = build_event_worker(client, settings, sessions, box, http, own_executor)
+            attempts = build_worker(client, settings, backend, sessions, box, executor, [tasks])
+            deliveries = build_event_worker(client, settings, sessions, box, http, own_executor, [tasks])
             async with attempts, deliveries:
                 await start_event_dispatch(client, settings)
-                yield
+                yield WorkerHealth(client, [settings.task_queue, settings.event_task_queue], tasks)
 
 
 async def run_worker(settings: Settings, box: SecretBox) -> None:
@@ -136,8 +145,9 @@ async def run_worker(settings: Settings, box: SecretBox) -> None:
     if settings.metrics_port:
         runtime = prometheus_runtime(settings.metrics_host, settings.metrics_port)
         log.info("Prometheus metrics at http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
-    client = await temporal_client(settings, runtime=runtime)
     engine = make_engine(settings.database_url)
+    require_schema(engine, settings.database_url)
+    client = await temporal_client(settings, runtime=runtime)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -147,10 +157,22 @@ async def run_worker(settings: Settings, box: SecretBox) -> None:
             settings.proctorfree_url, timeout=settings.proctorfree_timeout
         ) as backend:
             log.info("worker polling task queue %s at %s", settings.task_queue, settings.temporal_address)
-            async with running_workers(client, settings, backend, session_factory(engine), box, executor):
-                await stop.wait()
-                log.info("stopping: finishing the activities in hand")
+            async with running_workers(
+                client, settings, backend, session_factory(engine), box, executor
+            ) as health:
+                with _probes(settings, health, loop):
+                    await stop.wait()
+                    log.info("stopping: finishing the activities in hand")
     engine.dispose()
+
+
+@contextmanager
+def _probes(settings: Settings, health: WorkerHealth, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    if settings.health_port is None:
+        yield
+        return
+    with serving_health(health, settings.health_host, settings.health_port, loop):
+        yield
 
 
 def main() -> int:

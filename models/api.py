@@ -81,6 +81,9 @@ class ProctoringIn(Strict):
     instructions: Text = Field(default="", max_length=20000)
     method: Method
     requires_validation: bool = False
+    time_limit_minutes: int | None = Field(
+        default=None, ge=1, le=1440, description="minutes at ProctorFree; null: none but the vendor's cap"
+    )
 
 
 class ProctoringOut(BaseModel):
@@ -90,6 +93,7 @@ class ProctoringOut(BaseModel):
     instructions: str
     method: Method
     requires_validation: bool
+    time_limit_minutes: int | None = None
     warnings: list[str]
 
 
@@ -123,6 +127,13 @@ class OpenAttemptOut(BaseModel):
     instructions: str
     setup_url: str | None = SETUP_URL
     method: Method
+    allowed_minutes: int | None = Field(
+        default=None,
+        description="the learner's minutes at ProctorFree (accommodations included); null: no limit",
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="e.g. ProctorFree's cap cut the minutes short"
+    )
 
 
 class ExamResultIn(Strict):
@@ -147,6 +158,7 @@ class LessonProctoringOut(BaseModel):
     instructions: str
     method: Method
     requires_validation: bool
+    time_limit_minutes: int | None = None
 
 
 class LessonOut(BaseModel):
@@ -216,6 +228,9 @@ class AttemptOut(BaseModel):
     vendor_session_id: str | None
     setup_url: str | None = SETUP_URL
     error_reason: str | None
+    allowed_minutes: int | None = None  # the learner's minutes at ProctorFree; None: no limit
+    accommodated: bool = False  # an accommodation gave it more time
+    retake_granted: bool = False  # staff reset it: the next attempt may open even without retakes
     exam: ExamResultOut | None
     review_task: ReviewTaskSummary | None
     created_at: datetime
@@ -239,6 +254,8 @@ class ReviewTaskOut(BaseModel):
     completed_at: datetime | None  # "Task completed at": None while the task is open
     decided_by: str | None
     review_url: str | None  # "Review in Proctoring Service": the session in ProctorFree
+    accommodated: bool = False  # the learner had extra time (the reviewer UI shows the note)
+    allowed_minutes: int | None = None  # the learner's minutes at ProctorFree; None: no limit
 
 
 class ReviewTaskDetail(ReviewTaskOut):

@@ -29,6 +29,11 @@ class EventType(StrEnum):
     CERTIFICATE_ISSUED = "certificate.issued"
     CERTIFICATE_REVOKED = "certificate.revoked"
     RESULT_CHANGED = "result.changed"
+    ATTEMPT_STAFF_ACTION = "attempt.staff_action"  # reset, void, resume, check_now (never the reason's text)
+    ATTEMPT_TIME_EXTENDED = "attempt.time_extended"  # minutes added to a running session
+    ATTEMPT_TIME_WARNING = "attempt.time_warning"  # ProctorFree warned the learner: minutes left
+    ACCOMMODATION_CHANGED = "accommodation.changed"  # set or removed (never the note)
+    PROGRESS_OVERRIDDEN = "progress.overridden"  # an admin changed a lesson's or course's record by hand
 
 
 class DeliveryState(StrEnum):
@@ -44,16 +49,22 @@ def stream_of(org_id: str, course_id: str, learner_id: str) -> str:
     return str(uuid.uuid5(STREAM_NAMESPACE, f"{org_id}\x1f{course_id}\x1f{learner_id}"))
 
 
-def attempt_status_changed(attempt: Any, previous: str | None) -> dict[str, Any]:
+def attempt_ids(attempt: Any, **figures: Any) -> dict[str, Any]:
+    """An attempt event's data: the attempt's ids, and what the event adds."""
     return {
         "attempt_id": attempt.id,
         "course_id": attempt.course_id,
         "lesson_id": attempt.lesson_id,
         "learner_id": attempt.learner_id,
         "attempt_number": attempt.attempt_number,
-        "status": str(attempt.status),
-        "previous_status": None if previous is None else str(previous),
+        **figures,
     }
+
+
+def attempt_status_changed(attempt: Any, previous: str | None) -> dict[str, Any]:
+    return attempt_ids(
+        attempt, status=str(attempt.status), previous_status=None if previous is None else str(previous)
+    )
 
 
 def review_task_changed(task: Any, previous: str | None) -> dict[str, Any]:

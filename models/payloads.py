@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -67,6 +68,8 @@ class AttemptInput(BaseModel):
     required: bool
     requires_validation: bool
     timers: AttemptTimers
+    # The learner's minutes at ProctorFree (models/time_limits.py); None: no limit of ours.
+    allowed_minutes: int | None = None
 
     @property
     def plan(self) -> AttemptPlan:
@@ -95,6 +98,41 @@ class DecisionReply(BaseModel):
     message: str
 
 
+StaffActionName = Literal["reset", "void", "resume", "check_now"]
+
+
+class StaffActionRequest(BaseModel):
+    """Staff act on one attempt (the API, the reviewer UI, the CLI): each with a reason, kept
+    in the attempt's steps. `by`: the reviewer, the LMS token's name or `cli`."""
+
+    action: StaffActionName
+    reason: str = Field(min_length=1, max_length=1000)
+    by: str = Field(min_length=1, max_length=200)
+
+
+def voided_message(action: StaffActionName) -> str:
+    if action == "reset":
+        return "voided: the learner may open the next attempt (retakes allowed for it)"
+    return "voided: the attempt no longer counts"
+
+
+class StaffActionReply(BaseModel):
+    action: StaffActionName
+    status: AttemptStatus
+    message: str
+
+
+class ExtendRequest(BaseModel):
+    minutes: int = Field(ge=1, le=240)
+    reason: str = Field(min_length=1, max_length=1000)
+    by: str = Field(min_length=1, max_length=200)
+
+
+class ExtendReply(BaseModel):
+    allowed_minutes: int
+    message: str
+
+
 # --- Activity payloads ----------------------------------------------------------------------
 
 
@@ -108,6 +146,7 @@ class VendorCall(BaseModel):
     attempt_id: str
     integration_id: str
     session_id: str | None = None
+    time_limit_minutes: int | None = None  # the session's minutes: set at creation, moved by `extend`
 
 
 class SessionFinished(BaseModel):

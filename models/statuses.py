@@ -17,6 +17,7 @@ class AttemptStatus(StrEnum):
     COMPLETED = "completed"  # every completion the rules call for has run
     EXPIRED = "expired"  # never finished within the window, or cancelled by ops; vendor session closed
     ERROR = "error"  # parked: ProctorFree refused the credentials; resumable
+    VOIDED = "voided"  # staff voided it (`void`, or `reset` to let the learner take it again)
 
 
 class StepEvent(StrEnum):
@@ -43,6 +44,10 @@ class StepEvent(StrEnum):
     EXAM_RESULT_MISSING = "exam_result_missing"
     EXAM_RESULT_IGNORED = "exam_result_ignored"
     DECISION_IGNORED = "decision_ignored"
+    TIME_EXTENDED = "time_extended"  # staff added minutes to the running session
+    STAFF_ACTION = "staff_action"  # staff resumed it or asked ProctorFree now (with why)
+    VOIDED = "voided"  # staff voided (or reset) it: detail says which, who and why
+    SESSION_NOT_CLOSED = "session_not_closed"  # ProctorFree did not close a voided attempt's session
 
 
 class ReviewState(StrEnum):
@@ -69,23 +74,28 @@ _NEXT: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     S.COMPLETED: frozenset(),
     S.EXPIRED: frozenset(),
     S.ERROR: frozenset(),
+    S.VOIDED: frozenset(),
 }
 
-TERMINAL: frozenset[AttemptStatus] = frozenset({S.COMPLETED, S.EXPIRED})
+TERMINAL: frozenset[AttemptStatus] = frozenset({S.COMPLETED, S.EXPIRED, S.VOIDED})
 DECIDED: frozenset[AttemptStatus] = frozenset({S.PASSED, S.FAILED, S.COMPLETED})
 # The learner is done with it: a retake may start while the review still runs.
 LEARNER_DONE: frozenset[AttemptStatus] = frozenset(
-    {S.FINISHED, S.AWAITING_AUDIT, S.READY_FOR_REVIEW, S.PASSED, S.FAILED, S.COMPLETED, S.EXPIRED}
+    {S.FINISHED, S.AWAITING_AUDIT, S.READY_FOR_REVIEW, S.PASSED, S.FAILED, S.COMPLETED, S.EXPIRED, S.VOIDED}
 )
 
 
 def can_move(current: AttemptStatus, new: AttemptStatus, resumed_from: AttemptStatus | None = None) -> bool:
     """Whether an attempt may go from `current` to `new`.
 
-    A completed (terminal) status never goes back. From `error` an attempt returns only to the
-    status it was parked from (`resumed_from`), or anything that status could move to.
+    A completed (terminal) status never goes back. Staff may void any attempt that is not void
+    already, completed and expired ones too (its record stays; the voided status says it no
+    longer counts). From `error` an attempt returns only to the status it was parked from
+    (`resumed_from`), or anything that status could move to.
     """
     if current == new:
+        return True
+    if new == S.VOIDED:
         return True
     if current in TERMINAL:
         return False

@@ -92,6 +92,7 @@ class Lesson(SQLModel, table=True):
     instructions: str = ""
     method: str | None = None
     requires_validation: bool = False
+    time_limit_minutes: int | None = None  # None: no limit but ProctorFree's own (models/time_limits.py)
 
 
 class Learner(SQLModel, table=True):
@@ -124,6 +125,13 @@ class Attempt(SQLModel, table=True):
     exam_passed: bool | None = None
     setup_url: str | None = None
     review_url: str | None = None
+    # Minutes the learner has at ProctorFree (the lesson's limit with the accommodation that
+    # applied when it opened, plus staff extensions); None: no limit. `accommodated`: an
+    # accommodation gave it more time (the review task shows a badge and the note).
+    allowed_minutes: int | None = None
+    accommodated: bool = False
+    # Staff reset it: the learner may open the next attempt even where the lesson allows no retakes.
+    retake_granted: bool = False
     last_seq: int = 0
     # The workflow run that owns the attempt's story: the first run that wrote a step, or a newer
     # run of the same workflow (ops reset it) that took over from the step it rewrote.
@@ -248,6 +256,56 @@ class ResultChange(SQLModel, table=True):
     reason: str
     changed_by: str
     reevaluated_course: bool = False
+    at: datetime = utc_field(default_factory=utcnow)
+
+
+class Accommodation(SQLModel, table=True):
+    """Extra time for one learner in one course (models/time_limits.py says how it applies). The
+    note is for the reviewers (ours and ProctorFree's): it may tell of a disability, so it goes
+    to the vendor session and the review task, never into a workflow, a log or an event."""
+
+    org_id: str = Field(primary_key=True)
+    course_id: str = Field(primary_key=True)
+    learner_id: str = Field(primary_key=True)
+    extra_minutes: int | None = None
+    time_multiplier: float | None = None
+    lesson_ids: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    note: str = ""
+    expires_at: datetime | None = utc_field(default=None)
+    updated_by: str = ""
+    updated_at: datetime = utc_field(default_factory=utcnow)
+
+
+class AccommodationChange(SQLModel, table=True):
+    """Every accommodation set, changed or removed: who, why, before and after."""
+
+    __tablename__ = "accommodation_change"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True)
+    course_id: str
+    learner_id: str = Field(index=True)
+    action: str  # set / removed
+    before: dict | None = Field(default=None, sa_column=Column(JSON))
+    after: dict | None = Field(default=None, sa_column=Column(JSON))
+    reason: str = ""
+    changed_by: str
+    at: datetime = utc_field(default_factory=utcnow)
+
+
+class ManualOverride(SQLModel, table=True):
+    """An admin's override of a learner's lesson (score, success, completion) or course
+    completion, with who and why: the record of what was changed by hand."""
+
+    __tablename__ = "manual_override"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True)
+    course_id: str
+    lesson_id: str | None = None  # None: the course's completion
+    learner_id: str = Field(index=True)
+    before: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    after: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    reason: str
+    changed_by: str
     at: datetime = utc_field(default_factory=utcnow)
 
 

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # The worker serves Prometheus metrics here when set (the SDK's and ProctorFlow's).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # The worker serves its probes here when set: GET /livez and GET /healthz (cli/worker_health.py).
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
     # What one worker process takes on at once. A worker that takes more workflow tasks than its
     # CPUs finish within Temporal's 10-second task timeout loses them all and replays them again
     # (seen as WORKFLOW_TASK_TIMED_OUT storms on 2 cores): scale out with more workers instead.

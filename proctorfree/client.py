@@ -71,6 +71,10 @@ class ProctorFreeClient:
         }
         if new.return_url is not None:  # left out: ProctorFree shows its own "session started" page
             body["return_url"] = new.return_url
+        if new.time_limit_minutes is not None:  # left out: ProctorFree's cap for the method
+            body["time_limit_minutes"] = new.time_limit_minutes
+        if new.accommodation_note is not None:
+            body["accommodation_note"] = new.accommodation_note
         data = await self._call("POST", "/api/v1/sessions", credentials, json=body)
         return _to_vendor_session(data, self._origin)
 
@@ -81,6 +85,18 @@ class ProctorFreeClient:
     async def close_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession:
         data = await self._call(
             "POST", _session_path(session_id) + "/close", credentials, session_id=session_id
+        )
+        return _to_vendor_session(data, self._origin)
+
+    async def set_time_limit(
+        self, credentials: VendorCredentials, session_id: str, time_limit_minutes: int
+    ) -> VendorSession:
+        data = await self._call(
+            "PATCH",
+            _session_path(session_id),
+            credentials,
+            json={"time_limit_minutes": time_limit_minutes},
+            session_id=session_id,
         )
         return _to_vendor_session(data, self._origin)
 

@@ -34,6 +34,10 @@ class NewSession(BaseModel):
     # Where "confirm and start" sends the learner: the LMS's exam page. None: ProctorFree's own
     # page telling the learner the session has started and the window may be closed.
     return_url: str | None = None
+    # The session's minutes; None: ProctorFree's cap for the method (it ends the session there).
+    time_limit_minutes: int | None = None
+    # For ProctorFree's reviewer (why this learner has more time); may tell of a disability.
+    accommodation_note: str | None = None
 
 
 class VendorSession(BaseModel):
@@ -45,7 +49,8 @@ class VendorSession(BaseModel):
     review_url: str  # the reviewer's "Review in Proctoring Service" target
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    capped: bool = False  # a practice session ProctorFree ended at its 20-minute limit
+    time_limit_minutes: int | None = None  # the minutes ProctorFree allows (its cap when none was asked)
+    capped: bool = False  # ProctorFree ended the session at its time limit, not the learner's FINISH
     audit_status: AuditStatus
     audit_outcome: AuditOutcome | None = None
 
@@ -59,6 +64,12 @@ class ProctorFreeBackend(Protocol):
     async def get_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession: ...
 
     async def close_session(self, credentials: VendorCredentials, session_id: str) -> VendorSession: ...
+
+    async def set_time_limit(
+        self, credentials: VendorCredentials, session_id: str, time_limit_minutes: int
+    ) -> VendorSession:
+        """Move a session's limit (staff extend a running session); RequestRejected when it is
+        over the method's cap or the session has finished or closed."""
 
 
 class VendorError(Exception):

@@ -21,7 +21,7 @@ SIGNATURE_SCHEME = "v1="
 MAX_TIMESTAMP_DIGITS = 12  # seconds until the year 33658
 TIMESTAMP = re.compile(f"[0-9]{{1,{MAX_TIMESTAMP_DIGITS}}}")
 
-EventType = Literal["session.started", "session.finished", "audit.completed"]
+EventType = Literal["session.started", "session.warning", "session.finished", "audit.completed"]
 
 
 class WebhookEvent(BaseModel):
@@ -31,6 +31,8 @@ class WebhookEvent(BaseModel):
     external_id: str
     occurred_at: datetime
     outcome: Literal["clean", "flagged"] | None = None  # set on audit.completed only
+    minutes_left: int | None = None  # set on session.warning only: the learner was told so
+    capped: bool | None = None  # set on session.finished only: ended at its time limit, not by FINISH
 
 
 class WebhookSignatureError(Exception):

@@ -26,12 +26,13 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from models.api import OpenAttemptIn, OpenAttemptOut
 from models.payloads import AttemptInput, AttemptKey, AttemptTimers
 from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus, StepEvent
-from models.tables import Attempt, AttemptEvent, Learner, Lesson
+from models.tables import Attempt, AttemptEvent, Learner, Lesson, utcnow
+from models.time_limits import allowed_minutes, open_warnings
 from proctorflow.errors import Conflict, Invalid
 from proctorflow.settings import Settings
 from proctorflow.temporal import pseudonym_keys
 from starter.reconcile import reconcile, reconcile_attempt
-from store import events, scoped
+from store import accommodations, events, scoped
 from store.db import SessionFactory, transaction
 from store.progress import lock_learner
 from workflows import search_attributes
@@ -77,6 +78,13 @@ async def open_attempt(
         instructions=lesson.instructions,
         setup_url=attempt.setup_url,  # ProctorFree's, once the workflow has opened the session
         method=attempt.method,  # type: ignore[arg-type]
+        allowed_minutes=attempt.allowed_minutes,
+        warnings=open_warnings(
+            attempt.method,  # type: ignore[arg-type]
+            lesson.time_limit_minutes,
+            attempt.allowed_minutes,
+            attempt.accommodated,
+        ),
     )
 
 
@@ -108,6 +116,7 @@ async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -
         required=attempt.required,
         requires_validation=attempt.requires_validation,
         timers=timers_from(settings),
+        allowed_minutes=attempt.allowed_minutes,
     )
     try:
         await client.start_workflow(
@@ -166,6 +175,10 @@ def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -
             f"integration '{integration.name}' is not active: activate it to proctor lesson {lesson.id}"
         )
     _check_retake(session, key, lesson)
+    now = utcnow()
+    accommodation = accommodations.in_force_for(
+        session, key.org_id, key.course_id, key.learner_id, lesson.id, now
+    )
     attempt = Attempt(
         id=key.attempt_id,
         org_id=key.org_id,
@@ -179,6 +192,11 @@ def _insert_or_confirm(session: Session, key: AttemptKey, body: OpenAttemptIn) -
         required=lesson.required,
         requires_validation=lesson.requires_validation,
         status=AttemptStatus.CREATED,
+        allowed_minutes=allowed_minutes(
+            lesson.method, lesson.time_limit_minutes, accommodation, lesson.id, now
+        ),  # type: ignore[arg-type]
+        accommodated=accommodation is not None,
+        created_at=now,
     )
     session.add(attempt)
     session.add(
@@ -214,7 +232,8 @@ def _check_retake(session: Session, key: AttemptKey, lesson: Lesson) -> None:
     ).first()
     if previous is None:
         return
-    if not lesson.allows_retakes:
+    reset_by_staff = previous.retake_granted and key.attempt_number == previous.attempt_number + 1
+    if not lesson.allows_retakes and not reset_by_staff:
         raise Conflict(
             f"lesson {lesson.id} does not allow retakes: attempt {previous.attempt_number} "
             "is this learner's attempt"

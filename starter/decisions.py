@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from models import rules
 from models.payloads import DecisionReply, DecisionRequest
@@ -20,6 +19,7 @@ from models.statuses import AttemptStatus, ReviewState
 from models.tables import Attempt
 from proctorflow.errors import Conflict
 from starter.reconcile import abandon_reason, reconcile
+from starter.updates import WorkflowClosed, send_update
 from store import queries
 from store.db import SessionFactory
 from workflows.attempt import AttemptWorkflow
@@ -50,12 +50,6 @@ async def decide_task(
     return await decide_attempt(client, sessions, attempt, decision, reviewer)
 
 
-# A signal (a vendor webhook) landing while the Update's workflow task completes fails that task
-# ("UnhandledCommand") and the server aborts the not-yet-accepted Update with FAILED_PRECONDITION.
-# Nothing was accepted, and the same decision twice is harmless: ask again.
-UPDATE_TRIES = 3
-
-
 async def decide_attempt(
     client: Client, sessions: SessionFactory, attempt: Attempt, decision: str, reviewer: str
 ) -> DecisionReply:
@@ -68,35 +62,8 @@ async def decide_attempt(
 async def _update_until_accepted(
     client: Client, attempt: Attempt, decision: str, reviewer: str
 ) -> DecisionReply:
-    for try_number in range(1, UPDATE_TRIES):
-        try:
-            return await _update(client, attempt, decision, reviewer)
-        except RPCError as error:
-            if error.status != RPCStatusCode.FAILED_PRECONDITION:
-                raise
-            await asyncio.sleep(0.2 * try_number)
-    return await _update(client, attempt, decision, reviewer)
-
-
-class WorkflowClosed(Exception):
-    """The Update found no running workflow."""
-
-
-async def _update(client: Client, attempt: Attempt, decision: str, reviewer: str) -> DecisionReply:
-    handle = client.get_workflow_handle(attempt.workflow_id)
-    try:
-        return await handle.execute_update(
-            AttemptWorkflow.decide,
-            DecisionRequest(decision=decision, reviewer=reviewer),
-            result_type=DecisionReply,
-        )
-    except WorkflowUpdateFailedError as refused:
-        cause = refused.cause
-        raise Conflict(getattr(cause, "message", None) or str(cause)) from refused
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise WorkflowClosed(str(error)) from error
-        raise
+    request = DecisionRequest(decision=decision, reviewer=reviewer)
+    return await send_update(client, attempt.workflow_id, AttemptWorkflow.decide, request, DecisionReply)
 
 
 async def _closed_refusal(client: Client, sessions: SessionFactory, attempt: Attempt) -> Conflict:

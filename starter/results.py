@@ -3,21 +3,25 @@
 While the lesson's latest attempt still awaits a pass or fail (an optional lesson that requires
 validation has no review task to decide), the result is that decision, taken by its workflow.
 Afterwards it is a change to the completed lesson ("click on the lock icon ... update the
-proctoring column"), kept in the audit trail and, if asked, re-evaluating the course.
+proctoring column"), kept in the audit trail and, if asked, re-evaluating the course. The same
+request may carry manual overrides of the lesson (`store/overrides.py`), all in one transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from sqlmodel import Session
 from temporalio.client import Client
 
 from models.api import ResultChangeIn, ResultChangeReply
+from models.overrides import LessonPatchIn
 from models.rules import AttemptPlan, decision_for
 from models.statuses import DECIDED, TERMINAL, AttemptStatus
 from models.tables import Attempt, CourseProgress, ResultChange, utcnow
+from proctorflow.errors import Conflict
 from starter import decisions
-from store import results, scoped
+from store import overrides, results, scoped
 from store.db import SessionFactory, transaction
 
 
@@ -54,19 +58,49 @@ async def change_proctoring_result(
                 change.changed_by,
                 change.reevaluate_course,
             )
-            latest = results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
-            return ResultChangeReply(
-                lesson_id=lesson_id,
-                applied_as="change",
-                previous=outcome.previous,
-                new=outcome.new,
-                course_reevaluated=outcome.course_reevaluated,
-                course_completed=outcome.course_completed,
-                attempt_status=latest.status if latest else None,
-                message=outcome.message,
-            )
+            return change_reply(session, org_id, course_id, lesson_id, learner_id, outcome)
 
     return await asyncio.to_thread(changed)
+
+
+def override_lesson(
+    session: Session, org_id: str, course_id: str, lesson_id: str, learner_id: str, change: LessonPatchIn
+) -> ResultChangeReply | None:
+    """Manual overrides of the lesson, in the caller's transaction, with the result change they
+    come with (its reply, if any). A result its workflow still has to take as a decision is
+    refused here: that decision commits on its own, and an override must be all or nothing."""
+    if change.proctoring_result is not None:
+        attempt = results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
+        if awaiting_decision(attempt) is not None:
+            raise Conflict(
+                f"lesson {lesson_id}'s attempt still awaits a pass or fail: send proctoring_result "
+                "alone to decide it, then the overrides"
+            )
+    outcome = overrides.override_lesson(session, org_id, course_id, lesson_id, learner_id, change)
+    if outcome is None:
+        return None
+    return change_reply(session, org_id, course_id, lesson_id, learner_id, outcome)
+
+
+def change_reply(
+    session: Session,
+    org_id: str,
+    course_id: str,
+    lesson_id: str,
+    learner_id: str,
+    outcome: results.ChangeOutcome,
+) -> ResultChangeReply:
+    latest = results.latest_attempt(session, org_id, course_id, lesson_id, learner_id)
+    return ResultChangeReply(
+        lesson_id=lesson_id,
+        applied_as="change",
+        previous=outcome.previous,
+        new=outcome.new,
+        course_reevaluated=outcome.course_reevaluated,
+        course_completed=outcome.course_completed,
+        attempt_status=latest.status if latest else None,
+        message=outcome.message,
+    )
 
 
 def awaiting_decision(attempt: Attempt | None) -> Attempt | None:

@@ -98,7 +98,9 @@ async def deliver_vendor_event(client: Client, sessions: SessionFactory, event: 
     if event.type == "session.started":
         await _signal(client, attempt, AttemptWorkflow.learner_started, event.occurred_at)
     elif event.type == "session.finished":
-        await _signal(client, attempt, AttemptWorkflow.learner_finished, event.occurred_at)
+        # Capped: ProctorFree ended the session at its time limit, not the learner's FINISH.
+        finished = AttemptWorkflow.session_capped if event.capped else AttemptWorkflow.learner_finished
+        await _signal(client, attempt, finished, event.occurred_at)
     elif event.type == "audit.completed":
         await _signal(
             client, attempt, AttemptWorkflow.audit_completed, AuditReport(outcome=event.outcome or "clean")
@@ -106,14 +108,11 @@ async def deliver_vendor_event(client: Client, sessions: SessionFactory, event: 
     return attempt
 
 
-async def _signal(client: Client, attempt: Attempt, signal, arg=None) -> bool:  # noqa: ANN001
+async def _signal(client: Client, attempt: Attempt, signal, *args) -> bool:  # noqa: ANN001, ANN002
     """Signal the attempt's workflow; False when it has closed (it has nothing left to learn)."""
     handle = client.get_workflow_handle(attempt.workflow_id)
     try:
-        if arg is None:
-            await handle.signal(signal)
-        else:
-            await handle.signal(signal, arg)
+        await handle.signal(signal, args=list(args))
     except RPCError as error:
         # Anything but a closed workflow is worth a retry by the caller.
         if error.status != RPCStatusCode.NOT_FOUND:

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from models.api import CourseIn, IntegrationPatch, ProctoringIn
 from models.rules import proctoring_refusal, settings_warnings
 from models.tables import Course, Integration, Lesson, Organisation, utcnow
+from models.time_limits import limit_warnings
 from proctorflow.crypto import SecretBox
 from proctorflow.errors import Invalid
 from store import scoped, tokens
@@ -155,8 +156,20 @@ def set_proctoring(
     lesson.instructions = body.instructions
     lesson.method = body.method
     lesson.requires_validation = body.requires_validation
+    lesson.time_limit_minutes = body.time_limit_minutes
     session.add(lesson)
-    return settings_warnings(body.method, lesson.required, body.requires_validation)
+    return lesson_warnings(lesson)
+
+
+def lesson_warnings(lesson: Lesson) -> list[str]:
+    """What a proctored lesson's settings reply warns about: a plan that waits for a manual
+    decision, a time limit ProctorFree will not honour."""
+    method = lesson.method
+    assert method is not None
+    return settings_warnings(method, lesson.required, lesson.requires_validation) + limit_warnings(  # type: ignore[arg-type]
+        method,  # type: ignore[arg-type]
+        lesson.time_limit_minutes,
+    )
 
 
 def clear_proctoring(session: Session, org_id: str, course_id: str, lesson_id: str) -> None:
@@ -170,3 +183,4 @@ def _clear(lesson: Lesson) -> None:
     lesson.method = None
     lesson.instructions = ""
     lesson.requires_validation = False
+    lesson.time_limit_minutes = None

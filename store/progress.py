@@ -1,6 +1,6 @@
 """Lesson and course completion and certificates. Every write is idempotent: running a
 completion twice changes nothing the second time, and a completed lesson or course never
-goes back to incomplete."""
+goes back to incomplete (only a re-evaluation or a manual override, `store/overrides.py`, does)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def complete_attempt(session: Session, request: CompletionRequest) -> Completion
     if attempt is None:
         raise LookupError(f"attempt {request.attempt_id} is not stored")
     outcome = lesson_outcome(request.decision, attempt.exam_passed, attempt.exam_score)
-    progress = _lesson_progress(session, key.org_id, key.course_id, key.lesson_id, key.learner_id)
+    progress = lesson_progress(session, key.org_id, key.course_id, key.lesson_id, key.learner_id)
     newly_completed = progress.completed_at is None
     if newly_completed:
         progress.completed_at = request.at
@@ -119,22 +119,20 @@ def evaluate_course(
             stored.completed_at = None
         stored.success, stored.score = after.success, after.score
         session.add(stored)
-        _tell_course(session, stored, before, after, at)
+        tell_course(session, stored, before, after, at)
     certificate = certificate_of(session, org_id, course_id, learner_id)
     held = certificate is not None and certificate.revoked_at is None
     change = certificate_change(rules, outcome, held) if reevaluating else None
     issued = issues_certificate(rules, outcome)
     if issued and not held:
-        _issue_certificate(session, certificate, org_id, course_id, learner_id, at)
+        issue_certificate(session, certificate, org_id, course_id, learner_id, at)
     revoked = change == "revoke" and certificate is not None
     if revoked:
-        certificate.revoked_at = at
-        session.add(certificate)
-        tell(session, certificate, EventType.CERTIFICATE_REVOKED, at, certificate_id=certificate.id)
+        revoke_certificate(session, certificate, at)
     return CourseEvaluation(outcome, before, after, issued, revoked)
 
 
-def _tell_course(
+def tell_course(
     session: Session, stored: CourseProgress, before: CourseCompletion, after: CourseCompletion, at: datetime
 ) -> None:
     facts = {"success": after.success, "score": after.score}
@@ -186,7 +184,7 @@ def certificate_of(session: Session, org_id: str, course_id: str, learner_id: st
     ).first()
 
 
-def _issue_certificate(
+def issue_certificate(
     session: Session,
     existing: Certificate | None,
     org_id: str,
@@ -207,7 +205,14 @@ def _issue_certificate(
     tell(session, certificate, EventType.CERTIFICATE_ISSUED, at, certificate_id=certificate.id)
 
 
-def _lesson_progress(
+def revoke_certificate(session: Session, certificate: Certificate, at: datetime) -> None:
+    """Kept for the record (issued again if earned again), no longer held."""
+    certificate.revoked_at = at
+    session.add(certificate)
+    tell(session, certificate, EventType.CERTIFICATE_REVOKED, at, certificate_id=certificate.id)
+
+
+def lesson_progress(
     session: Session, org_id: str, course_id: str, lesson_id: str, learner_id: str
 ) -> LessonProgress:
     found = session.get(LessonProgress, (org_id, course_id, lesson_id, learner_id))

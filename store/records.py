@@ -31,7 +31,7 @@ from models.tables import (
     LessonProgress,
     ReviewTask,
 )
-from store import events
+from store import events, staff
 from store.progress import complete_attempt, holds_certificate
 
 
@@ -157,6 +157,7 @@ def _apply(session: Session, attempt: Attempt, change: StatusChange) -> None:
         # usually the same; a different one later is the workflow's `exam_result_ignored`.
         attempt.exam_score = change.detail.get("score")
         attempt.exam_passed = change.detail.get("passed")
+    staff.apply_step(session, attempt, change.event, change.detail, change.at)
     if attempt.run_id is None and change.run_id is not None:
         attempt.run_id = change.run_id  # the first run that writes owns the story
     attempt.last_seq = max(attempt.last_seq, change.seq)
@@ -388,24 +389,10 @@ def abandon(session: Session, attempt_id: str, reason: str, at: datetime) -> boo
     attempt = _locked_attempt(session, attempt_id)
     if AttemptStatus(attempt.status) in TERMINAL:
         return False
-    seq = attempt.last_seq + 1
     # Whatever the run was doing, it will do no more: the attempt ends here. (A decided attempt
     # is never left in `passed` or `failed`: its decision's write completes it in one transaction.)
-    previous, attempt.status = attempt.status, AttemptStatus.EXPIRED
-    events.tell_status(session, attempt, previous, at)
-    attempt.parked_from, attempt.error_reason = None, None
-    attempt.last_seq, attempt.updated_at = seq, at
-    session.add(attempt)
-    session.add(
-        AttemptEvent(
-            attempt_id=attempt.id,
-            seq=seq,
-            run_id=None,
-            at=at,
-            event=StepEvent.ABANDONED,
-            status=AttemptStatus.EXPIRED,
-            detail={"reason": reason},
-        )
+    staff.write_staff_step(
+        session, attempt, StepEvent.ABANDONED, AttemptStatus.EXPIRED, {"reason": reason}, at
     )
     task = session.exec(select(ReviewTask).where(ReviewTask.attempt_id == attempt.id)).first()
     if task is not None and ReviewState(task.state) not in FINAL_REVIEW_STATES:

@@ -149,23 +149,48 @@ def change_result(
     scoped.lesson(session, org_id, course_id, lesson_id)
     lock_learner(session, org_id, learner_id)
     progress = session.get(LessonProgress, (org_id, course_id, lesson_id, learner_id))
-    if progress is None or progress.completed_at is None:
-        raise Conflict(
-            f"lesson {lesson_id} is not complete for learner {learner_id}: decide its review task instead"
-        )
+    if progress is None:
+        raise _not_complete(lesson_id, learner_id)
+    previous = set_result(session, progress, new_result, reevaluate_course)
+    return record_result_change(session, progress, previous, reason, changed_by, reevaluate_course)
+
+
+def set_result(
+    session: Session, progress: LessonProgress, new_result: ProctoringResult, recompute_success: bool
+) -> str | None:
+    """Set a completed lesson's proctoring result (and, if asked, the success it gives); the
+    previous result. The caller holds the learner's lock."""
+    if progress.completed_at is None:
+        raise _not_complete(progress.lesson_id, progress.learner_id)
     previous = progress.proctoring_result
     progress.proctoring_result = new_result
-    now = utcnow()
-    message = f"proctoring result changed from {previous or 'none'} to {new_result}"
-    course_completed = False
-    if reevaluate_course:
+    if recompute_success:
         attempt = session.get(Attempt, progress.attempt_id) if progress.attempt_id else None
         outcome = lesson_outcome(
             decision_for(new_result), attempt.exam_passed if attempt else None, progress.score
         )
         progress.success = outcome.success
-        session.add(progress)
-        session.flush()
+    session.add(progress)
+    session.flush()
+    return previous
+
+
+def record_result_change(
+    session: Session,
+    progress: LessonProgress,
+    previous: str | None,
+    reason: str,
+    changed_by: str,
+    reevaluate_course: bool,
+) -> ChangeOutcome:
+    """After `set_result`: the course re-evaluated if asked, the change kept in the audit
+    trail, and the LMS told."""
+    org_id, course_id, learner_id = progress.org_id, progress.course_id, progress.learner_id
+    lesson_id, new_result = progress.lesson_id, progress.proctoring_result or ""
+    now = utcnow()
+    message = f"proctoring result changed from {previous or 'none'} to {new_result}"
+    course_completed = False
+    if reevaluate_course:
         course = evaluate_course(session, org_id, course_id, learner_id, lesson_id, now, reevaluating=True)
         course_completed = course.after.complete
         if course.before.complete and course.after.complete:
@@ -179,7 +204,6 @@ def change_result(
         if course.certificate_revoked:
             message += "; certificate revoked"
     else:
-        session.add(progress)
         message += "; course completion, success and score left as they were"
     session.add(
         ResultChange(
@@ -203,3 +227,9 @@ def change_result(
     }
     tell(session, progress, EventType.RESULT_CHANGED, now, **facts)
     return ChangeOutcome(previous, new_result, reevaluate_course, course_completed, message)
+
+
+def _not_complete(lesson_id: str, learner_id: str) -> Conflict:
+    return Conflict(
+        f"lesson {lesson_id} is not complete for learner {learner_id}: decide its review task instead"
+    )

@@ -1,6 +1,7 @@
 """What a ProctorFree call needs besides ids: the learner's name and e-mail, the sealed
-credentials, the LMS's return URL. Read by the vendor activities from the database, so none of it
-ever travels through a workflow's input or history."""
+credentials, the LMS's return URL, the accommodation's note for ProctorFree's reviewer. Read by
+the vendor activities from the database, so none of it ever travels through a workflow's input
+or history."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from models.organisation import fill
-from models.tables import Attempt, Integration, Learner, Lesson, Organisation
+from models.tables import Accommodation, Attempt, Integration, Learner, Lesson, Organisation
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class VendorContext:
     sealed_api_secret: str
     # The organisation's LMS exam page for this attempt; None: ProctorFree shows its own page.
     return_url: str | None
+    # Why this learner has more time, for ProctorFree's reviewer: only when an accommodation
+    # gave the attempt its time (it may tell of a disability: never in a workflow or a log).
+    accommodation_note: str | None = None
 
 
 def vendor_context(session: Session, attempt_id: str) -> VendorContext:
@@ -42,7 +46,15 @@ def vendor_context(session: Session, attempt_id: str) -> VendorContext:
         sealed_api_key=integration.api_key_encrypted,
         sealed_api_secret=integration.api_secret_encrypted,
         return_url=_return_url(organisation, attempt),
+        accommodation_note=_accommodation_note(session, attempt),
     )
+
+
+def _accommodation_note(session: Session, attempt: Attempt) -> str | None:
+    if not attempt.accommodated:
+        return None
+    accommodation = session.get(Accommodation, (attempt.org_id, attempt.course_id, attempt.learner_id))
+    return accommodation.note if accommodation is not None and accommodation.note else None
 
 
 def _return_url(organisation: Organisation | None, attempt: Attempt) -> str | None:

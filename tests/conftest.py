@@ -51,6 +51,16 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+async def start_dev_server(port: int | None = None) -> WorkflowEnvironment:
+    """A dev server of a test's own, for tests that stop (and start again) Temporal."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=TEST_CONVERTER,
+        dev_server_log_level="error",
+        port=port,
+    )
+
+
 @pytest.fixture
 def ops_environment(monkeypatch) -> Iterator[callable]:
     """Point the CLI's settings (PROCTORFLOW_* variables) at a given system."""

@@ -17,8 +17,10 @@ from proctorflow.temporal import connect
 from proctorfree.client import ProctorFreeClient
 from store import catalog
 from store.db import make_engine, session_factory, transaction
-from web import docs, errors
+from store.health import require_schema
+from web import docs, errors, health
 from web.hardening import Hardening, PathCORS
+from web.health import Readiness
 from web.services import Services
 from web.tokens import KnownTokens
 
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        require_schema(engine, settings.database_url)
         sessions = session_factory(engine)
         with transaction(sessions) as session:
             catalog.ensure_default_organisation(session, settings.lms_token)
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
                 vendor,
                 KnownTokens(settings.token_cache_seconds),
             )
+            app.state.readiness = Readiness.of(engine, client, settings.database_url)
             yield
         engine.dispose()
 
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     )
     errors.install(app)
     docs.install(app)
+    health.install(app)
     _include_routers(app)
     # The Temporal UI calls the codec endpoint from the browser: CORS there, and nowhere else.
     app.add_middleware(
@@ -83,7 +88,3 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(codec_router, prefix="/codec")
     app.mount("/review/static", StaticFiles(directory=REVIEW_STATIC), name="review_static")
     app.include_router(review_router, prefix="/review")
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}

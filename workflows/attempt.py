@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.vendor_waits import VendorWaits
+from workflows.staff_actions import StaffActions
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
@@ -45,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         decision_refusal,
         not_ready_reason,
         proctoring_result,
-        time_limit,
     )
     from models.statuses import AttemptStatus, ReviewState, StepEvent
     from proctorflow import metrics
@@ -58,7 +57,7 @@ DECISION_REPLY_WAIT = timedelta(seconds=20)
 
 
 @workflow.defn
-class AttemptWorkflow(VendorWaits):
+class AttemptWorkflow(StaffActions):
     @workflow.init
     def __init__(self, attempt: AttemptInput) -> None:
         self._attempt = attempt
@@ -73,15 +72,27 @@ class AttemptWorkflow(VendorWaits):
         self._check_now = False
         self._awaiting_exam = False  # waiting for the exam result before the lesson can complete
         self._exam_window_closed = False
+        self._extra_minutes = 0
+        self._voiding = None
+        self._void_written = False
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptState:
+        story = asyncio.ensure_future(self._proctored_attempt(attempt))
         try:
-            await self._proctored_attempt(attempt)
+            # The story runs to its end, unless staff void the attempt (`act`) on the way.
+            await workflow.wait_condition(lambda: story.done() or self._voiding is not None)
         except asyncio.CancelledError:
-            await self._cancelled()
-            await self._end()
-            raise
+            await _stop(story)
+            if story.cancelled():  # else it finished a decision's write first: it completed
+                await self._cancelled()
+                await self._end()
+                raise
+        if self._voiding is not None:
+            await _stop(story)
+            await self._voided()
+        elif story.exception() is not None:
+            raise story.exception()  # type: ignore[misc]  # a failure of the story fails the run
         await self._end()
         return self._state
 
@@ -159,7 +170,8 @@ class AttemptWorkflow(VendorWaits):
     async def _learner_finishes(self, deadline: datetime) -> bool:
         """Wait for FINISH, from ProctorFree's webhook or, if webhooks are lost, by polling it.
 
-        A practice session is ended at its 20-minute limit. False when the window ran out.
+        A session is ended at its time limit (practice: 20 minutes; an accommodation's or staff's
+        extra minutes included), as ProctorFree ends it. False when the window ran out.
         """
         self._show_waiting_for("the learner to set up proctoring, take the exam and press FINISH")
         timers = self._attempt.timers
@@ -178,7 +190,7 @@ class AttemptWorkflow(VendorWaits):
             poll,
             self._polled_finish,
             first_poll_at=min(workflow.now() + timers.session_poll_interval, deadline),
-            limit=self._practice_limit,
+            limit=self._session_limit,
         )
         if result == "limit":
             self._record_learner_start()
@@ -315,6 +327,13 @@ class AttemptWorkflow(VendorWaits):
             self._finish_now(at)
 
     @workflow.signal
+    def session_capped(self, at: datetime | None = None) -> None:
+        """ProctorFree ended the session at its time limit (`at`: its time of it)."""
+        if not self._state.finished:
+            self.learner_finished(at)
+            self._state.capped = True
+
+    @workflow.signal
     async def exam_result(self, result: ExamResult) -> None:
         if self._state.exam is None:
             self._state.exam = result
@@ -442,11 +461,18 @@ class AttemptWorkflow(VendorWaits):
         now = workflow.now()
         return min(at, now) if at is not None else now
 
-    def _practice_limit(self) -> datetime | None:
-        limit = time_limit(self._attempt.method)
-        if limit is None or self._state.started_at is None:
+    def _session_limit(self) -> datetime | None:
+        minutes = self._time_limit_minutes()
+        if minutes is None or self._state.started_at is None:
             return None
-        return self._state.started_at + limit
+        return self._state.started_at + timedelta(minutes=minutes)
+
+
+async def _stop(story: asyncio.Future[None]) -> None:
+    """Cancel the story where it waits, and let it unwind (a write in flight is finished)."""
+    story.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await story
 
 
 def _count(name: str, labels: dict[str, str]) -> None:

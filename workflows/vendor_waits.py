@@ -19,6 +19,7 @@ from workflows.bookkeeping import RETRY_BY_TIMER, Bookkeeping
 with workflow.unsafe.imports_passed_through():
     from activities import errors
     from models.payloads import VendorCall
+    from models.rules import time_limit
     from models.statuses import AttemptStatus, StepEvent
     from proctorflow import metrics
 
@@ -43,6 +44,7 @@ LAST_CHECK_RETRY = RetryPolicy(
 
 class VendorWaits(Bookkeeping):
     _check_now: bool
+    _extra_minutes: int  # added by staff (`extend`) to the session's allowed minutes
 
     async def _on_wake(self) -> None:
         """Called whenever a wait wakes up: the workflow records what changed."""
@@ -122,11 +124,12 @@ class VendorWaits(Bookkeeping):
             was_started = self._state.started
             try:
                 await self._wait(
-                    lambda was=was_started: (
+                    lambda was=was_started, was_limit=limit_at: (
                         done()
                         or (poll is not None and poll.done())
                         or self._state.started != was
                         or self._check_now
+                        or limit() != was_limit  # staff extended the session: wait anew
                     ),
                     timeout=timeout,
                 )
@@ -220,7 +223,17 @@ class VendorWaits(Bookkeeping):
             attempt_id=self._attempt.attempt_id,
             integration_id=self._attempt.integration_id,
             session_id=self._state.vendor_session_id,
+            time_limit_minutes=self._time_limit_minutes(),
         )
+
+    def _time_limit_minutes(self) -> int | None:
+        """The learner's minutes at ProctorFree: those the attempt opened with (the lesson's
+        limit and the accommodation then in force), plus what staff added since."""
+        allowed = self._attempt.allowed_minutes
+        if allowed is None:
+            practice = time_limit(self._attempt.method)  # practice has its 20 minutes regardless
+            allowed = int(practice.total_seconds() // 60) if practice else None
+        return None if allowed is None else allowed + self._extra_minutes
 
 
 async def _cancel(handle: workflow.ActivityHandle[Any]) -> None:

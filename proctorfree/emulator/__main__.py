@@ -17,6 +17,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--webhook-url", default=None, help="where to POST signed webhooks")
     parser.add_argument("--webhook-secret", default="dev-webhook-secret")
     parser.add_argument("--audit-delay", type=float, default=5.0, help="seconds from finish to audit (full)")
+    parser.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=60.0,
+        help="real seconds in an emulated minute of a time limit",
+    )
     parser.add_argument("--sessions-file", type=Path, default=None, help="keep sessions in this JSON file")
     return parser.parse_args(argv)
 
@@ -28,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_secret=args.webhook_secret,
         audit_delay_seconds=args.audit_delay,
         sessions_file=args.sessions_file,
+        minute_seconds=args.minute_seconds,
     )
     uvicorn.run(app, host=args.host, port=args.port)
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from proctorfree.emulator import limits
 from proctorfree.emulator.faults import InjectedFault
-from proctorfree.emulator.state import EmulatedSession, EmulatorState
+from proctorfree.emulator.state import EmulatedSession, EmulatorState, TransitionError
 from proctorfree.interface import Method
 
 REFUSED_KEY_PREFIXES = ("invalid", "revoked")
@@ -70,6 +71,12 @@ class CreateSession(BaseModel):
     learner: Learner
     method: Method
     return_url: str | None = None  # none: the "session started, you may close this window" page
+    time_limit_minutes: int | None = Field(None, ge=1)  # none: the method's cap
+    accommodation_note: str | None = Field(None, max_length=2000)  # for the reviewer's page
+
+
+class SessionChange(BaseModel):
+    time_limit_minutes: int = Field(ge=1)
 
 
 @router.get("/account")
@@ -85,6 +92,8 @@ async def create_session(
     api_key: str = Depends(authenticated_key),
 ) -> dict[str, Any]:
     state = emulator_state(request)
+    if body.time_limit_minutes is not None:
+        _refuse_over_cap(body.method, body.time_limit_minutes)
     session, created = state.create(
         api_key=api_key,
         external_id=body.external_id,
@@ -93,6 +102,8 @@ async def create_session(
         learner_email=body.learner.email,
         method=body.method,
         return_url=body.return_url,
+        time_limit_minutes=body.time_limit_minutes,
+        accommodation_note=body.accommodation_note,
     )
     state.stats.of(session.session_id).creates += 1
     if not created:
@@ -107,6 +118,22 @@ async def get_session(
     state = emulator_state(request)
     session = _owned_session(state, session_id, api_key)
     state.record_status_check(session)
+    return session_json(session, request)
+
+
+@router.patch("/sessions/{session_id}")
+async def change_session(
+    session_id: str, body: SessionChange, request: Request, api_key: str = Depends(authenticated_key)
+) -> dict[str, Any]:
+    """A new time limit, counted from the start as before: 422 over the method's cap, 409 once
+    the session has finished or closed."""
+    state = emulator_state(request)
+    session = _owned_session(state, session_id, api_key)
+    _refuse_over_cap(session.method, body.time_limit_minutes)
+    try:
+        state.set_time_limit(session, body.time_limit_minutes)
+    except TransitionError as exc:
+        raise ApiError(409, "invalid_state", str(exc)) from None
     return session_json(session, request)
 
 
@@ -129,6 +156,12 @@ def _owned_session(state: EmulatorState, session_id: str, api_key: str) -> Emula
     return session
 
 
+def _refuse_over_cap(method: Method, minutes: int) -> None:
+    refusal = limits.limit_refusal(method, minutes)
+    if refusal is not None:
+        raise ApiError(422, "invalid_time_limit", refusal)
+
+
 def session_json(session: EmulatedSession, request: Request) -> dict[str, Any]:
     """The wire form of a session; links point at whichever host and port served the call."""
     base = str(request.base_url).rstrip("/")
@@ -141,6 +174,7 @@ def session_json(session: EmulatedSession, request: Request) -> dict[str, Any]:
         "review_url": f"{base}/review/{session.session_id}",
         "started_at": _iso(session.started_at),
         "finished_at": _iso(session.finished_at),
+        "time_limit_minutes": limits.limit_minutes(session),
         "capped": session.capped,
         "audit_status": session.audit_status,
         "audit_outcome": session.audit_outcome,

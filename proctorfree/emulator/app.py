@@ -1,14 +1,14 @@
-"""Builds one emulator app: its own state, routers, error handlers, webhooks and timers; its
+"""Builds one emulator app: its own state, routers, error handlers, webhooks and ticker; its
 sessions in memory, or also in a file (`sessions_file`, as dev mode runs it) so that a restarted
-emulator still knows them, and the audits and practice caps they were waiting for still come."""
+emulator still knows them, and the warnings, ends and audits they were waiting for still come."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Container
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -19,15 +19,15 @@ from proctorfree.emulator import api, control, pages
 from proctorfree.emulator.faults import Faults, InjectedFault, fault_response
 from proctorfree.emulator.notifier import Background, WebhookNotifier
 from proctorfree.emulator.saved import load_sessions, save_sessions
-from proctorfree.emulator.state import PRACTICE_CAP, Clock, EmulatedSession, EmulatorState
-from proctorfree.interface import AuditOutcome
+from proctorfree.emulator.state import Clock, EmulatorState
 
-# Dev mode starts the web app beside a restarted emulator: what fell due while both were down
-# waits this long, so that its webhook finds the web app answering.
+log = logging.getLogger(__name__)
+
+# Dev mode starts the web app beside a restarted emulator: what fell due for its saved sessions
+# while both were down waits this long, so that its webhook finds the web app answering.
 RESUMED_TIMER_GRACE_SECONDS = 10.0
-# Timers sleep on the event loop's clock, sessions' times are the wall clock's: wake a little
-# after a time falls due, never just before it.
-TIMER_MARGIN_SECONDS = 0.2
+# How often the ticker applies what fell due (warnings, ends, audits) without anyone reading.
+TICK_SECONDS = 0.5
 
 
 def create_app(
@@ -36,20 +36,26 @@ def create_app(
     audit_delay_seconds: float = 5.0,
     clock: Clock | None = None,
     sessions_file: Path | None = None,
+    minute_seconds: float = 60.0,
 ) -> FastAPI:
-    state = EmulatorState(Faults(audit_delay_seconds=audit_delay_seconds), clock=clock)
+    """`minute_seconds`: real seconds in an emulated minute of a session's time limit."""
+    knobs = Faults(audit_delay_seconds=audit_delay_seconds, minute_seconds=minute_seconds)
+    state = EmulatorState(knobs, clock=clock)
     if sessions_file is not None:
         state.load(load_sessions(sessions_file))
         state.changed = lambda: save_sessions(sessions_file, state.sessions())
     background = Background()
     notifier = WebhookNotifier(webhook_url, webhook_secret, state, background)
     state.listeners.append(notifier.on_event)
-    state.listeners.append(partial(_schedule_timers, state, background))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _resume_timers(state, background)
+        resumed = {session.session_id for session in state.sessions()}
+        ticker = asyncio.create_task(_tick(state, resumed, RESUMED_TIMER_GRACE_SECONDS))
         yield
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
         await notifier.aclose()
 
     app = FastAPI(
@@ -68,39 +74,17 @@ def create_app(
     return app
 
 
-def _schedule_timers(
-    state: EmulatorState,
-    background: Background,
-    event_type: str,
-    session: EmulatedSession,
-    outcome: AuditOutcome | None,
-) -> None:
-    """Time-driven changes also happen unread, so their webhooks fire without anyone polling."""
-    if event_type == "session.started" and session.method == "practice":
-        background.spawn(_refresh_later(state, session.session_id, PRACTICE_CAP.total_seconds()))
-    elif event_type == "session.finished" and session.audit_status == "pending":
-        delay = state.knobs.audit_delay_seconds
-        background.spawn(_refresh_later(state, session.session_id, delay))
-
-
-def _resume_timers(state: EmulatorState, background: Background) -> None:
-    """The timers of sessions known from an earlier run: what fell due while the emulator was
-    down happens (and its webhook goes out) shortly, the rest when it is due."""
-    now = state.clock()
-    for session in state.sessions():
-        due = None
-        if session.method == "practice" and session.status == "started" and session.started_at is not None:
-            due = session.started_at + PRACTICE_CAP
-        elif session.audit_status == "pending" and session.finished_at is not None:
-            due = session.finished_at + timedelta(seconds=state.knobs.audit_delay_seconds)
-        if due is not None:
-            seconds = max((due - now).total_seconds() + TIMER_MARGIN_SECONDS, RESUMED_TIMER_GRACE_SECONDS)
-            background.spawn(_refresh_later(state, session.session_id, seconds))
-
-
-async def _refresh_later(state: EmulatorState, session_id: str, seconds: float) -> None:
-    await asyncio.sleep(seconds)
-    state.find(session_id)  # reading applies whatever became due
+async def _tick(state: EmulatorState, resumed: Container[str], grace_seconds: float) -> None:
+    """Time-driven changes also happen unread, so their webhooks go out without anyone polling.
+    Sessions known from an earlier run wait out the grace first (reading one still applies)."""
+    loop = asyncio.get_running_loop()
+    grace_ends = loop.time() + grace_seconds
+    while True:
+        try:
+            state.apply_due(held=resumed if loop.time() < grace_ends else ())
+        except Exception:  # e.g. the sessions file could not be written: the next tick tries again
+            log.exception("the emulator's ticker failed")
+        await asyncio.sleep(TICK_SECONDS)
 
 
 async def _api_error(request: Request, exc: api.ApiError) -> Response:

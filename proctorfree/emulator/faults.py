@@ -33,6 +33,9 @@ class Faults(BaseModel):
     audit_delay_seconds: float = Field(5.0, ge=0.0)  # full method: finish -> audit complete
     audit_ready_after_checks: int | None = Field(None, ge=1)  # ...or after N status reads
     send_webhooks: bool = True
+    # Real seconds in an emulated minute of a time limit: small ones run a "10-minute" session
+    # in seconds. Changing it moves the ends of running sessions too.
+    minute_seconds: float = Field(60.0, gt=0.0)
     id_check: bool = False  # the profile step also captures an ID
 
 

@@ -8,12 +8,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from proctorfree.emulator.state import EmulatedSession, EmulatorState
-from proctorfree.interface import AuditOutcome
 from proctorfree.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookEvent, sign
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ class WebhookNotifier:
         self._in_order: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._http: httpx.AsyncClient | None = None  # one connection pool, made on the server's loop
 
-    def on_event(self, event_type: str, session: EmulatedSession, outcome: AuditOutcome | None) -> None:
+    def on_event(
+        self, event_type: str, session: EmulatedSession, at: datetime, fields: dict[str, Any]
+    ) -> None:
         if not self.url or not self._state.knobs.send_webhooks:
             return
         event = WebhookEvent(
@@ -62,8 +64,8 @@ class WebhookNotifier:
             type=event_type,
             session_id=session.session_id,
             external_id=session.external_id,
-            occurred_at=self._state.clock(),
-            outcome=outcome,
+            occurred_at=at,
+            **fields,
         )
         self._background.spawn(self._deliver(self.url, event))
 

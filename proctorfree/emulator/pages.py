@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from proctorfree.emulator import limits
 from proctorfree.emulator.api import emulator_state
 from proctorfree.emulator.state import EmulatedSession, TransitionError
 
@@ -129,7 +130,7 @@ def _render_start(
 @router.get("/s/{session_id}/window")
 async def proctoring_window(request: Request, session_id: str, confirm: str = "") -> HTMLResponse:
     session = _session(request, session_id)
-    context = {"session": session, "confirming": confirm in TRUTHY}
+    context = {"session": session, "confirming": confirm in TRUTHY, **_limit(session)}
     return templates.TemplateResponse(request, "window.html", context)
 
 
@@ -159,7 +160,8 @@ async def support_page(request: Request) -> HTMLResponse:
 @router.get("/review/{session_id}")
 async def review_page(request: Request, session_id: str) -> HTMLResponse:
     session = _session(request, session_id)
-    return templates.TemplateResponse(request, "review.html", {"session": session})
+    context = {"session": session, **_limit(session)}
+    return templates.TemplateResponse(request, "review.html", context)
 
 
 def _session(request: Request, session_id: str) -> EmulatedSession:
@@ -167,6 +169,13 @@ def _session(request: Request, session_id: str) -> EmulatedSession:
     if session is None:
         raise PageError(404, "Session not found", "This proctoring link is not valid.")
     return session
+
+
+def _limit(session: EmulatedSession) -> dict[str, int]:
+    return {
+        "time_limit": limits.limit_minutes(session),
+        "warning_minutes": limits.warning_minutes(session),
+    }
 
 
 def _id_check_on(request: Request, requested: str) -> bool:

@@ -1,8 +1,9 @@
 """What the emulator remembers: sessions and their lifecycle, the knobs, the call statistics.
 
 All of it lives in memory and is only touched from the server's event loop, between awaits, so
-no locking is needed. Time-driven transitions (the practice cap, the audit delay) are applied
-lazily whenever a session is read, against an injectable clock, so tests need not sleep.
+no locking is needed. Time-driven transitions (the time limit's warning and end, the audit
+delay) are applied whenever a session is read and by the app's ticker (`apply_due`), against an
+injectable clock, so tests need not sleep.
 `changed` (when set) hears of every change to the sessions: dev mode keeps them in a file that
 way (`proctorfree.emulator.saved`), and `load` puts them back at start.
 """
@@ -11,18 +12,19 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from proctorfree.emulator import limits
 from proctorfree.emulator.faults import FaultPlan, Faults
 from proctorfree.interface import AuditOutcome, AuditStatus, Method, SessionStatus
 
-PRACTICE_CAP = timedelta(minutes=20)
-
 Clock = Callable[[], datetime]
-# (event type, session, audit outcome or None): how the webhooks and timers learn of changes.
-Listener = Callable[[str, "EmulatedSession", "AuditOutcome | None"], None]
+# (event type, session, when it happened, the event's own fields: outcome, minutes_left, capped):
+# how the webhooks learn of changes.
+Listener = Callable[[str, "EmulatedSession", datetime, dict[str, Any]], None]
 
 
 def utc_now() -> datetime:
@@ -43,6 +45,9 @@ class EmulatedSession:
     learner_email: str
     method: Method
     return_url: str | None  # None: the emulator's own "session started" page
+    time_limit_minutes: int | None = None  # None: the method's cap (`limits`)
+    accommodation_note: str | None = None  # for the reviewer: shown on the review page only
+    warned: bool = False  # the session.warning of the current limit went out
     status: SessionStatus = "created"
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -127,8 +132,15 @@ class EmulatorState:
         self.refresh(session)
 
     def refresh(self, session: EmulatedSession) -> None:
-        self._apply_practice_cap(session)
+        self._apply_due_limit(session)
         self._apply_due_audit(session)
+
+    def apply_due(self, held: Container[str] = ()) -> None:
+        """Whatever fell due for every session but the `held` ones: the ticker's sweep, so a
+        warning, an end or an audit happens (and its webhook goes out) without anyone reading."""
+        for session in list(self._sessions.values()):
+            if session.session_id not in held:
+                self.refresh(session)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -141,6 +153,8 @@ class EmulatorState:
         learner_email: str,
         method: Method,
         return_url: str | None,
+        time_limit_minutes: int | None = None,
+        accommodation_note: str | None = None,
     ) -> tuple[EmulatedSession, bool]:
         """Open a session, or return the one already open for this external_id (created=False)."""
         existing_id = self._by_external_id.get((api_key, external_id))
@@ -157,6 +171,8 @@ class EmulatorState:
             learner_email=learner_email,
             method=method,
             return_url=return_url,
+            time_limit_minutes=time_limit_minutes,
+            accommodation_note=accommodation_note,
             audit_status="pending" if method == "full" else "not_applicable",
         )
         self._sessions[session.session_id] = session
@@ -171,7 +187,8 @@ class EmulatorState:
             return  # starting twice (a reload of the start page) is harmless
         session.status = "started"
         session.started_at = self.clock()
-        self._emit("session.started", session)
+        self._emit("session.started", session, session.started_at)
+        self.refresh(session)  # a limit of five minutes or less warns at once
 
     def finish(self, session: EmulatedSession) -> None:
         if session.status == "created":
@@ -181,6 +198,18 @@ class EmulatorState:
         if session.finished_at is not None:
             return  # already finished: the FINISH confirmation pressed twice
         self._mark_finished(session, at=self.clock())
+
+    def set_time_limit(self, session: EmulatedSession, minutes: int) -> None:
+        """Move the limit (counted from the start, as before). A new end more than five minutes
+        away earns a new warning; one already past ends the session at once."""
+        if session.finished_at is not None or session.status == "closed":
+            raise TransitionError(f"the session is {session.status}: its time limit cannot change")
+        session.time_limit_minutes = minutes
+        warns_at = limits.warns_at(session, self.knobs.minute_seconds)
+        if warns_at is None or warns_at > self.clock():
+            session.warned = False
+        self._changed()
+        self.refresh(session)
 
     def audit(self, session: EmulatedSession, outcome: AuditOutcome) -> None:
         if session.method != "full":
@@ -201,16 +230,23 @@ class EmulatorState:
         session.finished_at = at
         session.capped = capped
         session.checks_since_finish = 0
-        self._emit("session.finished", session)
+        self._emit("session.finished", session, at, capped=capped)
         self._apply_due_audit(session)  # a zero audit delay completes at once
 
-    def _apply_practice_cap(self, session: EmulatedSession) -> None:
-        if session.method != "practice" or session.status != "started":
+    def _apply_due_limit(self, session: EmulatedSession) -> None:
+        """Warn once, five minutes before the end (not when the end has passed already: a
+        restarted emulator does not warn of what is over), then end the session, capped."""
+        if session.status != "started":
             return
-        assert session.started_at is not None
-        cap_at = session.started_at + PRACTICE_CAP
-        if self.clock() >= cap_at:
-            self._mark_finished(session, at=cap_at, capped=True)
+        now, minute = self.clock(), self.knobs.minute_seconds
+        end, warning = limits.ends_at(session, minute), limits.warns_at(session, minute)
+        assert end is not None and warning is not None
+        if not session.warned and warning <= now < end:
+            session.warned = True
+            minutes_left = limits.warning_minutes(session)
+            self._emit("session.warning", session, warning, minutes_left=minutes_left)
+        if now >= end:
+            self._mark_finished(session, at=end, capped=True)
 
     def _apply_due_audit(self, session: EmulatedSession) -> None:
         if session.audit_status != "pending" or session.finished_at is None:
@@ -225,12 +261,12 @@ class EmulatorState:
     def _complete_audit(self, session: EmulatedSession, outcome: AuditOutcome) -> None:
         session.audit_status = "complete"
         session.audit_outcome = outcome
-        self._emit("audit.completed", session, outcome)
+        self._emit("audit.completed", session, self.clock(), outcome=outcome)
 
-    def _emit(self, event_type: str, session: EmulatedSession, outcome: AuditOutcome | None = None) -> None:
+    def _emit(self, event_type: str, session: EmulatedSession, at: datetime, **fields: Any) -> None:
         self._changed()  # kept before anyone hears of it
         for listener in self.listeners:
-            listener(event_type, session, outcome)
+            listener(event_type, session, at, fields)
 
     def _changed(self) -> None:
         if self.changed is not None:

@@ -58,6 +58,7 @@ async def test_proctoring_settings_are_shown_on_the_course_and_kept_when_the_cou
         "course_id": course_id,
         "lesson_id": "exam",
         **proctoring(integration["id"]),
+        "time_limit_minutes": None,
         "warnings": [],
     }
 
@@ -67,6 +68,7 @@ async def test_proctoring_settings_are_shown_on_the_course_and_kept_when_the_cou
         "instructions": "Have your photo ID ready.",
         "method": "full",
         "requires_validation": True,
+        "time_limit_minutes": None,
     }
 
 

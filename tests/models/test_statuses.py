@@ -32,8 +32,14 @@ def test_every_path_the_workflow_takes_is_allowed(path):
 
 
 @pytest.mark.parametrize(("terminal", "other"), list(itertools.product(sorted(TERMINAL), list(S))))
-def test_a_completed_status_never_goes_back(terminal, other):
-    assert can_move(terminal, other) is (terminal == other)
+def test_a_completed_status_never_goes_back_only_staff_may_void_it(terminal, other):
+    assert can_move(terminal, other) is (terminal == other or other == S.VOIDED)
+
+
+@pytest.mark.parametrize("status", list(S))
+def test_staff_may_void_an_attempt_in_any_status_and_a_voided_one_moves_nowhere_else(status):
+    assert can_move(status, S.VOIDED)
+    assert can_move(S.VOIDED, status) is (status == S.VOIDED)
 
 
 @pytest.mark.parametrize("status", [s for s in S if s not in TERMINAL])
@@ -46,7 +52,7 @@ def test_any_open_status_can_be_parked_in_error(status):
     list(itertools.product([s for s in S if s not in TERMINAL and s != S.ERROR], list(S))),
 )
 def test_error_resumes_only_where_it_was_parked(parked_from, target):
-    allowed = target in (parked_from, S.ERROR) or can_move(parked_from, target)
+    allowed = target in (parked_from, S.ERROR, S.VOIDED) or can_move(parked_from, target)
     assert can_move(S.ERROR, target, resumed_from=parked_from) is allowed
 
 

@@ -89,3 +89,63 @@ def test_the_audit_wait_says_when_a_missing_audit_is_escalated_by_the_deadline_s
     assert audit_escalates_at(
         [event(StepEvent.AWAITING_AUDIT, 3, escalates_at=escalates_at.isoformat())]
     ) == (escalates_at)
+
+
+@pytest.mark.parametrize(
+    ("step", "detail", "told"),
+    [
+        (
+            StepEvent.TIME_EXTENDED,
+            {"minutes": 15, "allowed_minutes": 75, "reason": "fire alarm", "by": "rita"},
+            ("Time added", "15 minutes by rita: fire alarm; the session now has 75 minutes", "done"),
+        ),
+        (
+            StepEvent.TIME_EXTENDED,
+            {
+                "minutes": 5,
+                "allowed_minutes": 65,
+                "reason": "x",
+                "by": "rita",
+                "vendor_not_updated": "timeout",
+            },
+            (
+                "Time added",
+                "5 minutes by rita: x; the session now has 65 minutes; "
+                "ProctorFree did not take the change (timeout)",
+                "done",
+            ),
+        ),
+        (
+            StepEvent.STAFF_ACTION,
+            {"action": "check_now", "reason": "learner says done", "by": "ops@lms"},
+            ("ProctorFree asked now", "by ops@lms: learner says done", "done"),
+        ),
+        (
+            StepEvent.STAFF_ACTION,
+            {"action": "resume", "reason": "key rotated", "by": "cli"},
+            ("Resumed by staff", "by cli: key rotated", "done"),
+        ),
+        (
+            StepEvent.VOIDED,
+            {"action": "reset", "reason": "webcam broke", "by": "rita"},
+            ("Reset by staff", "by rita: webcam broke; the learner may open the next attempt", "problem"),
+        ),
+        (
+            StepEvent.VOIDED,
+            {"action": "void", "reason": "opened by mistake", "by": "rita"},
+            ("Voided by staff", "by rita: opened by mistake", "problem"),
+        ),
+        (
+            StepEvent.SESSION_NOT_CLOSED,
+            {"reason": "ProctorFree refused the integration's API credentials"},
+            (
+                "ProctorFree session not closed",
+                "ProctorFree refused the integration's API credentials",
+                "problem",
+            ),
+        ),
+    ],
+)
+def test_staff_steps_say_what_was_done_by_whom_and_why(step, detail, told):
+    (shown,) = timeline([event(step, **detail)])
+    assert (shown.title, shown.note, shown.kind) == told

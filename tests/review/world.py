@@ -93,12 +93,24 @@ class ReviewWorld:
             reviewers.create_reviewer(session, self.org, self.username, PASSWORD, "Rita Reviewer")
         return self
 
+    def limit_time(self, minutes: int | None) -> None:
+        """The final exam's time limit at ProctorFree (none by default)."""
+        with transaction(self.stack.sessions) as session:
+            proctoring = ProctoringIn(
+                integration_id=self.integration_id,
+                instructions="Clear your desk.",
+                method="full",
+                requires_validation=True,
+                time_limit_minutes=minutes,
+            )
+            catalog.set_proctoring(session, self.org, COURSE, EXAM, proctoring)
+
     # --- Learners -----------------------------------------------------------------------------
 
-    async def learner_finishes(self, name: str, score: float = 91.0, passed: bool = True) -> Taken:
-        """The learner completes the welcome video, opens the proctored exam, starts the
-        ProctorFree session, submits the quiz and presses FINISH: a "not ready" task appears."""
-        learner_id = f"learner-{uuid.uuid4().hex[:8]}"
+    async def learner_starts(self, name: str, learner_id: str | None = None) -> Taken:
+        """The learner completes the welcome video, opens the proctored exam and starts the
+        ProctorFree session: the attempt is in progress."""
+        learner_id = learner_id or f"learner-{uuid.uuid4().hex[:8]}"
         self._complete_welcome(learner_id)
         body = OpenAttemptIn(
             course_id=COURSE,
@@ -110,16 +122,26 @@ class ReviewWorld:
         opened = await open_attempt(stack.client, stack.sessions, stack.settings, self.org, body)
         session_id = await self._until(lambda: self._attempt(opened.attempt_id).vendor_session_id)
         await stack.control("start", session_id)
+        await self.wait_for_attempt(opened.attempt_id, "in_progress")
+        return Taken(learner_id, name, opened.attempt_id, session_id)
+
+    async def learner_finishes(
+        self, name: str, score: float = 91.0, passed: bool = True, learner_id: str | None = None
+    ) -> Taken:
+        """The learner completes the welcome video, opens the proctored exam, starts the
+        ProctorFree session, submits the quiz and presses FINISH: a "not ready" task appears."""
+        taken = await self.learner_starts(name, learner_id)
+        stack = self.stack
         await record_exam_result(
             stack.client,
             stack.sessions,
             self.org,
-            opened.attempt_id,
+            taken.attempt_id,
             ExamResultIn(score=score, passed=passed),
         )
-        await stack.control("finish", session_id)
-        await self.wait_for_task(opened.attempt_id, "not_ready")
-        return Taken(learner_id, name, opened.attempt_id, session_id)
+        await stack.control("finish", taken.session_id)
+        await self.wait_for_task(taken.attempt_id, "not_ready")
+        return taken
 
     async def audit_lands(self, taken: Taken, outcome: str = "clean") -> ReviewTask:
         """ProctorFree finishes its audit; the task, then the attempt, turn ready for review."""
@@ -147,6 +169,9 @@ class ReviewWorld:
 
     # --- Reading the database -------------------------------------------------------------------
 
+    def attempt(self, attempt_id: str) -> Attempt:
+        return self._attempt(attempt_id)
+
     def _attempt(self, attempt_id: str) -> Attempt:
         with self.stack.sessions() as session:
             attempt = session.get(Attempt, attempt_id)
@@ -171,6 +196,13 @@ class ReviewWorld:
 
         return await self._until(in_status)
 
+    async def wait_for_attempt_to_leave(self, attempt_id: str, status: str) -> Attempt:
+        def moved() -> Attempt | None:
+            attempt = self._attempt(attempt_id)
+            return attempt if attempt.status != status else None
+
+        return await self._until(moved)
+
     async def _until(self, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
@@ -188,6 +220,15 @@ class ReviewWorld:
 def csrf_of(html: str) -> str:
     found = CSRF_FIELD.search(html)
     assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def once_of(html: str, form_id: str) -> str:
+    """The one-submission token of the form with this id (`web.review.once`)."""
+    form = re.search(rf'<form[^>]*id="{re.escape(form_id)}".*?</form>', html, re.S)
+    assert form, f"the page has no form {form_id}"
+    found = re.search(r'name="once" value="([^"]+)"', form.group(0))
+    assert found, f"form {form_id} has no one-submission token"
     return found.group(1)
 
 

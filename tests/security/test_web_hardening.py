@@ -121,7 +121,7 @@ def assert_hardened(response: httpx.Response) -> None:
 def test_every_response_of_every_part_carries_the_security_headers(web: Web):
     with web.client() as http:
         responses = [
-            http.get("/healthz"),
+            http.get("/livez"),
             http.get("/api/v1/attempts/a-1"),  # 401
             http.get("/nothing-here"),  # 404
             http.get("/review/login"),
@@ -199,7 +199,7 @@ def test_an_oversized_body_is_refused_on_every_route_declared_or_streamed(web: W
     with web.client() as http:  # one connection: a refusal leaves it usable
         declared = http.request(method, path, content=huge, headers=headers)
         streamed = http.request(method, path, content=chunks(), headers=headers)
-        after = http.get("/healthz")
+        after = http.get("/livez")
     assert after.status_code == 200
 
     for response, words in ((declared, f"at most {MAX_BODY_BYTES} bytes"), (streamed, "over")):

@@ -61,6 +61,7 @@ async def attempt(
     required: bool,
     requires_validation: bool,
     timers: AttemptTimers = TIMERS,
+    allowed_minutes: int | None = None,
     **worker_options,
 ) -> AsyncIterator[WorkflowHandle]:
     """A worker with the stubs on its own task queue, and the attempt's workflow started on it."""
@@ -90,6 +91,7 @@ async def attempt(
                 required=required,
                 requires_validation=requires_validation,
                 timers=timers,
+                allowed_minutes=allowed_minutes,
             ),
             id=key.workflow_id,
             task_queue=task_queue,

@@ -121,6 +121,7 @@ class Stubs:
             self.check_session_finished,
             self.check_audit,
             self.close_session,
+            self.set_time_limit,
             self.record_steps,
             self.complete_attempt,
             self.record_decision,
@@ -167,6 +168,11 @@ class Stubs:
         self._maybe_refuse("close_session")
         assert call.session_id is not None, "closing a session that was never created"
         self.closes += 1
+
+    @activity.defn(name="set_time_limit")
+    async def set_time_limit(self, call: VendorCall) -> None:
+        self.calls.append(("set_time_limit", call))
+        self._maybe_refuse("set_time_limit")
 
     def _maybe_refuse(self, name: str) -> None:
         if name in self.refusing:

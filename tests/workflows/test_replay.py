@@ -18,16 +18,16 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from cli.replay import WORKFLOWS as REPLAYED
 from tests.support.keys import TEST_CONVERTER
 from workflows import patches
-from workflows.attempt import AttemptWorkflow
-from workflows.event_delivery import EventDispatchWorkflow, EventStreamWorkflow
 
 HISTORY_DIR = Path(__file__).parent / "histories"
 HISTORIES = sorted(HISTORY_DIR.rglob("*.json"))
 WORKFLOWS_DIR = Path(patches.__file__).parent
-# Every workflow a recorded history may be of: the replayer runs the one its history names.
-WORKFLOWS = [AttemptWorkflow, EventStreamWorkflow, EventDispatchWorkflow]
+# Every workflow a recorded history may be of (the workers' own list, which `proctorflow replay`
+# uses too): the replayer runs the one its history names.
+WORKFLOWS = list(REPLAYED)
 
 # Each plan of the source's table: method x required x requires validation.
 PLAN_PATHS = [
@@ -48,6 +48,11 @@ OTHER_PATHS = [
     "signals_out_of_order",
     "decisions_by_signal",
     "cancelled",
+    "accommodated_capped",
+    "time_extended",
+    "reset_while_awaiting_audit",
+    "voided_in_session",
+    "capped_by_vendor",
 ]
 # Events to the LMS (recorded by tests/workflows/test_event_stream.py).
 EVENT_PATHS = [

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from web.api import (
+    accommodations,
     attempts,
     completions,
     courses,
@@ -20,6 +21,7 @@ RESOURCES = (
     organisation,
     integrations,
     courses,
+    accommodations,
     attempts,
     review_tasks,
     progress,

@@ -16,9 +16,11 @@ from models.api import (
     OpenAttemptOut,
     ReviewTaskSummary,
 )
+from models.payloads import ExtendReply, ExtendRequest, StaffActionReply, StaffActionRequest
+from models.staff import ExtendIn, StaffActionIn
 from models.statuses import AttemptStatus
 from models.tables import Attempt
-from starter import attempts, signals
+from starter import attempts, signals, staff
 from store import queries
 from web.api.common import api_router, read, temporal_reachable
 from web.auth import lms_org
@@ -36,6 +38,34 @@ async def open_attempt(
     """Called on every page load of a proctored lesson: the same attempt answers the same."""
     async with temporal_reachable():
         return await attempts.open_attempt(svc.temporal, svc.sessions, svc.settings, org_id, body)
+
+
+@router.post("/{attempt_id}/extend", response_model=ExtendReply)
+async def extend_session(
+    body: ExtendIn,
+    attempt_id: str = AttemptId,
+    org_id: str = Depends(lms_org),
+    svc: Services = Depends(services),
+) -> ExtendReply:
+    """Add minutes to the learner's running session (here and at ProctorFree); 409, saying
+    why, when the learner is not in the session or ProctorFree's cap would be passed."""
+    request = ExtendRequest(minutes=body.minutes, reason=body.reason, by=body.by)
+    async with temporal_reachable():
+        return await staff.extend(svc.temporal, svc.sessions, org_id, attempt_id, request)
+
+
+@router.post("/{attempt_id}/actions", response_model=StaffActionReply)
+async def staff_action(
+    body: StaffActionIn,
+    attempt_id: str = AttemptId,
+    org_id: str = Depends(lms_org),
+    svc: Services = Depends(services),
+) -> StaffActionReply:
+    """reset, void, resume or check_now, with a reason kept in the attempt's history and an
+    `attempt.staff_action` event; 409, saying why, when it does not apply to the attempt now."""
+    request = StaffActionRequest(action=body.action, reason=body.reason, by=body.by)
+    async with temporal_reachable():
+        return await staff.act(svc.temporal, svc.sessions, org_id, attempt_id, request)
 
 
 @router.post("/{attempt_id}/exam-result", status_code=202, response_model=ExamResultAccepted)
@@ -103,6 +133,9 @@ def attempt_out(story: queries.AttemptStory) -> AttemptOut:
         vendor_session_id=attempt.vendor_session_id,
         setup_url=attempt.setup_url,
         error_reason=attempt.error_reason,
+        allowed_minutes=attempt.allowed_minutes,
+        accommodated=attempt.accommodated,
+        retake_granted=attempt.retake_granted,
         exam=exam,
         review_task=summary,
         created_at=attempt.created_at,

@@ -65,7 +65,7 @@ async def temporal_reachable() -> AsyncIterator[None]:
         yield
     except WorkflowUpdateRPCTimeoutOrCancelledError as error:
         raise Unavailable(
-            "the workflow service did not answer in time: the decision may still take effect; "
+            "the workflow service did not answer in time: the change may still take effect; "
             "read the attempt before sending it again"
         ) from error
     except RPCError as error:

@@ -19,7 +19,6 @@ from models.api import (
     ProctoringIn,
     ProctoringOut,
 )
-from models.rules import settings_warnings
 from models.tables import Course, Lesson
 from store import catalog, scoped
 from web.api.common import CourseId, LessonId, api_router, read, write
@@ -76,6 +75,7 @@ async def set_proctoring(
         instructions=body.instructions,
         method=body.method,
         requires_validation=body.requires_validation,
+        time_limit_minutes=body.time_limit_minutes,
         warnings=warnings,
     )
 
@@ -116,8 +116,9 @@ def lesson_out(lesson: Lesson, proctored_before: set[str]) -> LessonOut:
             instructions=lesson.instructions,
             method=lesson.method,  # type: ignore[arg-type]
             requires_validation=lesson.requires_validation,
+            time_limit_minutes=lesson.time_limit_minutes,
         )
-        warnings = settings_warnings(lesson.method, lesson.required, lesson.requires_validation)  # type: ignore[arg-type]
+        warnings = catalog.lesson_warnings(lesson)
     elif lesson.id in proctored_before:
         warnings = [f"proctoring was removed: lessons of type '{lesson.type}' cannot be proctored"]
     return LessonOut(

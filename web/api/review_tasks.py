@@ -110,4 +110,6 @@ def task_out(row: queries.TaskRow) -> ReviewTaskOut:
         completed_at=task.completed_at,
         decided_by=task.decided_by,
         review_url=row.attempt.review_url,
+        accommodated=row.attempt.accommodated,
+        allowed_minutes=row.attempt.allowed_minutes,
     )

@@ -8,20 +8,25 @@ Keeping the id after the signal, rather than in a transaction held open around i
 crash in between lets ProctorFree's retry deliver the event again, which the workflow ignores
 (it ignores what it already knows); an event is never lost to an id kept for a delivery that
 failed. Two copies racing each other may both be signalled; the second is still answered 409.
+
+`session.warning` is no signal (the workflow has nothing to decide): it becomes the LMS event
+`attempt.time_warning`, written in one transaction with its id, so it is told once.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import Depends, Request
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from models.api import WebhookAccepted
-from models.tables import WebhookDelivery
-from proctorflow.errors import Conflict, Invalid, Refused
+from models.events import EventType, attempt_ids
+from models.tables import Attempt, WebhookDelivery
+from proctorflow.errors import Conflict, Invalid, NotFound, Refused
 from proctorfree.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -30,6 +35,7 @@ from proctorfree.webhooks import (
     verify,
 )
 from starter import signals
+from store.events import emit
 from web.api.common import api_router, read, temporal_reachable, write
 from web.services import Services, services
 
@@ -66,6 +72,9 @@ async def receive_proctorfree_event(request: Request, svc: Services = Depends(se
     except WebhookSignatureError as refused:
         raise BadSignature(f"webhook refused: {refused.reason}") from None
     event = parse_event(body)
+    if event.type == "session.warning":
+        await write(svc, lambda session: tell_time_warning(session, event))
+        return WebhookAccepted(accepted=True, event_id=event.event_id)
     await read(svc, lambda session: refuse_replay(session, event))
     async with temporal_reachable():
         await signals.deliver_vendor_event(svc.temporal, svc.sessions, event)
@@ -85,6 +94,32 @@ def parse_event(body: bytes) -> WebhookEvent:
         raise Invalid(
             f"the webhook body is not a ProctorFree event: {summary}", {"problems": problems}
         ) from None
+
+
+def tell_time_warning(session: Session, event: WebhookEvent) -> None:
+    """ProctorFree warned the learner of the minutes left: the LMS hears it as
+    `attempt.time_warning`; the event and the delivery's id commit together or not at all."""
+    if event.minutes_left is None:
+        raise Invalid("a session.warning must say minutes_left")
+    refuse_replay(session, event)
+    attempt = session.exec(select(Attempt).where(Attempt.vendor_session_id == event.session_id)).first()
+    if attempt is None or attempt.id != event.external_id:
+        raise NotFound(f"no attempt has ProctorFree session {event.session_id}")
+    data = time_warning(attempt, event.minutes_left)
+    emit(
+        session,
+        attempt.org_id,
+        attempt.course_id,
+        attempt.learner_id,
+        EventType.ATTEMPT_TIME_WARNING,
+        data,
+        at=event.occurred_at,
+    )
+    remember_delivery(session, event)
+
+
+def time_warning(attempt: Attempt, minutes_left: int) -> dict[str, Any]:
+    return attempt_ids(attempt, minutes_left=minutes_left)
 
 
 def refuse_replay(session: Session, event: WebhookEvent) -> None:

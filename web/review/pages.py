@@ -49,11 +49,64 @@ def result_url(course_id: str, learner_id: str, lesson_id: str) -> str:
     return f"{progress_url(course_id, learner_id)}/lessons/{quote(lesson_id, safe='')}/result"
 
 
-METHODS = {"full": "Full proctoring", "record_only": "Record only", "practice": "Practice"}
+def attempt_url(attempt_id: str) -> str:
+    return f"{ROOT}/attempts/{quote(attempt_id, safe='')}"
 
-TEMPLATES.env.filters.update(when=when, iso=iso)
+
+def accommodations_url(course_id: str) -> str:
+    return f"{ROOT}/courses/{quote(course_id, safe='')}/accommodations"
+
+
+def accommodation_url(course_id: str, learner_id: str) -> str:
+    return f"{progress_url(course_id, learner_id)}/accommodation"
+
+
+def extra_time(accommodation: Any) -> str:
+    """An accommodation's extra time in words: "+30 minutes" or "× 1.5"."""
+    if accommodation.extra_minutes is not None:
+        return f"+{accommodation.extra_minutes} minutes"
+    if accommodation.time_multiplier is not None:
+        return f"× {accommodation.time_multiplier:g}"
+    return "—"
+
+
+def minutes(value: int | None) -> str:
+    return "no time limit" if value is None else f"{value} minute{'' if value == 1 else 's'}"
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: capitalised, with its full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+METHODS = {"full": "Full proctoring", "record_only": "Record only", "practice": "Practice"}
+ATTEMPT_STATUSES = {
+    "created": "Opened",
+    "awaiting_setup": "Awaiting set-up",
+    "in_progress": "In progress",
+    "finished": "Finished",
+    "awaiting_audit": "Awaiting audit",
+    "ready_for_review": "Ready for review",
+    "passed": "Passed",
+    "failed": "Failed",
+    "completed": "Completed",
+    "expired": "Expired",
+    "error": "Error: waiting for ops",
+    "voided": "Voided",
+}
+
+TEMPLATES.env.filters.update(when=when, iso=iso, extra_time=extra_time, minutes=minutes)
 TEMPLATES.env.globals.update(
-    ROOT=ROOT, METHODS=METHODS, task_url=task_url, progress_url=progress_url, result_url=result_url
+    ROOT=ROOT,
+    METHODS=METHODS,
+    ATTEMPT_STATUSES=ATTEMPT_STATUSES,
+    task_url=task_url,
+    progress_url=progress_url,
+    result_url=result_url,
+    attempt_url=attempt_url,
+    accommodations_url=accommodations_url,
+    accommodation_url=accommodation_url,
 )
 
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from fastapi import Depends, Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models.api import ResultChangeIn
-from models.tables import Learner, Reviewer
+from models.tables import Accommodation, Attempt, Learner, Reviewer
 from models.text import control_character_problem
 from proctorflow.errors import Conflict
 from starter.results import change_proctoring_result
-from store import results, scoped
+from store import accommodations, results, scoped
 from web.api.common import read, temporal_reachable
 from web.review.auth import posting_reviewer, review_router, signed_in
 from web.review.pages import progress_url, render
@@ -44,16 +44,25 @@ class ProgressView:
     learner_name: str | None
     course_title: str
     lesson_titles: dict[str, str]
+    attempts: list[Attempt]  # the learner's proctored attempts in the course, newest first
+    accommodation: Accommodation | None
 
 
 def load_progress(session: Session, org_id: str, course_id: str, learner_id: str) -> ProgressView:
     progress = results.read_progress(session, org_id, course_id, learner_id)
     learner = session.get(Learner, (org_id, learner_id))
+    attempts = session.exec(
+        select(Attempt)
+        .where(Attempt.org_id == org_id, Attempt.course_id == course_id, Attempt.learner_id == learner_id)
+        .order_by(col(Attempt.created_at).desc(), col(Attempt.attempt_number).desc())
+    ).all()
     return ProgressView(
         progress=progress,
         learner_name=learner.name if learner else None,
         course_title=scoped.course(session, org_id, course_id).title,
         lesson_titles={row.lesson_id: row.title for row in progress.lessons},
+        attempts=list(attempts),
+        accommodation=accommodations.find(session, org_id, course_id, learner_id),
     )
 
 

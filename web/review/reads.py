@@ -13,9 +13,10 @@ from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
 from models.statuses import ReviewState, StepEvent
-from models.tables import Attempt, AttemptEvent, Course, Learner, Lesson, ReviewTask
+from models.tables import Accommodation, Attempt, AttemptEvent, Course, Learner, Lesson, ReviewTask
 from proctorflow.errors import Invalid
 from store import queries
+from web.review.attempt_view import accommodation_of, changed_since
 from web.review.pages import ROOT
 from web.review.timeline import Step, audit_escalates_at, finished_at, timeline
 
@@ -135,6 +136,8 @@ class TaskView:
     audit_expected_by: datetime | None
     audit_escalates_at: datetime | None  # the workflow's deadline (a setting), when it waits for one
     ended_because: str | None = None  # why the attempt ended without a decision, as its last step says
+    accommodation: Accommodation | None = None  # the learner's, when it gave the attempt its time
+    accommodation_changed: bool = False  # changed since the attempt opened
 
 
 def load_task(session: Session, org_id: str, task_id: str) -> TaskView:
@@ -145,6 +148,7 @@ def load_task(session: Session, org_id: str, task_id: str) -> TaskView:
     course = session.get(Course, (org_id, task.course_id))
     lesson = session.get(Lesson, (org_id, task.course_id, task.lesson_id))
     finished = finished_at(story.events) or task.created_at
+    accommodation = accommodation_of(session, row.attempt)
     return TaskView(
         task=task,
         attempt=row.attempt,
@@ -155,6 +159,8 @@ def load_task(session: Session, org_id: str, task_id: str) -> TaskView:
         audit_expected_by=finished + AUDIT_USUALLY_WITHIN,
         audit_escalates_at=audit_escalates_at(story.events),
         ended_because=_ended_because(story.events),
+        accommodation=accommodation,
+        accommodation_changed=changed_since(accommodation, row.attempt.created_at),
     )
 
 

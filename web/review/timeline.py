@@ -51,7 +51,17 @@ TOLD: dict[StepEvent, Callable[[dict[str, Any]], Told]] = {
     E.PARKED: lambda detail: ("Waiting for ops", str(detail.get("reason", "")), "problem"),
     E.RESUMED: lambda _: ("Resumed", "the integration was fixed", "done"),
     E.EXAM_RESULT_MISSING: lambda _: ("No exam result", "the LMS sent no quiz result in time", "problem"),
+    E.TIME_EXTENDED: lambda detail: ("Time added", _extended_note(detail), "done"),
+    E.STAFF_ACTION: lambda detail: (_staff_title(detail), _by(detail), "done"),
+    E.VOIDED: lambda detail: (_voided_title(detail), _voided_note(detail), "problem"),
+    E.SESSION_NOT_CLOSED: lambda detail: (
+        "ProctorFree session not closed",
+        str(detail.get("reason") or "ProctorFree refused to close it"),
+        "problem",
+    ),
 }
+
+STAFF_TITLES = {"resume": "Resumed by staff", "check_now": "ProctorFree asked now"}
 
 
 def timeline(events: list[AttemptEvent]) -> list[Step]:
@@ -105,6 +115,37 @@ def _completion_note(detail: dict[str, Any]) -> str:
     if detail.get("certificate_issued"):
         parts.append("certificate issued")
     return ", ".join(parts)
+
+
+def _staff_title(detail: dict[str, Any]) -> str:
+    return STAFF_TITLES.get(str(detail.get("action")), "Staff action")
+
+
+def _by(detail: dict[str, Any]) -> str:
+    """Who acted and why, as staff steps record them."""
+    who = f"by {detail.get('by') or 'staff'}"
+    reason = str(detail.get("reason") or "").strip()
+    return f"{who}: {reason}" if reason else who
+
+
+def _extended_note(detail: dict[str, Any]) -> str:
+    parts = [f"{detail.get('minutes', '?')} minutes {_by(detail)}"]
+    if detail.get("allowed_minutes") is not None:
+        parts.append(f"the session now has {detail['allowed_minutes']} minutes")
+    if detail.get("vendor_not_updated"):
+        parts.append(f"ProctorFree did not take the change ({detail['vendor_not_updated']})")
+    return "; ".join(parts)
+
+
+def _voided_title(detail: dict[str, Any]) -> str:
+    return "Reset by staff" if detail.get("action") == "reset" else "Voided by staff"
+
+
+def _voided_note(detail: dict[str, Any]) -> str:
+    note = _by(detail)
+    if detail.get("action") == "reset":
+        note += "; the learner may open the next attempt"
+    return note
 
 
 def audit_escalates_at(events: list[AttemptEvent]) -> datetime | None:
