@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from cli.accounts import add_account_commands
     from cli.events import add_event_commands
+    from cli.notices import add_notice_commands
     from cli.ops import add_ops_commands
     from cli.replay import add_replay_command
     from cli.staff import add_staff_commands
@@ -103,11 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--demo-lms-port", type=int, default=settings.demo_lms_port, help="the demo LMS (the learner's side)"
     )
+    dev.add_argument("--smtp-port", type=int, default=8025, help="the local SMTP sink e-mail goes to")
+    dev.add_argument("--mail-port", type=int, default=8026, help="the page listing the e-mail sent")
     dev.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     dev.add_argument("--audit-delay", type=float, default=20.0, help="seconds the emulator takes to audit")
 
     add_ops_commands(commands)
     add_event_commands(commands)
+    add_notice_commands(commands)
     add_replay_command(commands)
     add_staff_commands(commands)
     return parser
@@ -178,6 +182,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         audit_delay=args.audit_delay,
         demo_lms_port=args.demo_lms_port,
+        smtp_port=args.smtp_port,
+        mail_port=args.mail_port,
     )
     return run_dev(options)
 

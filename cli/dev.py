@@ -34,6 +34,7 @@ from cli.dev_layout import (
     demo_lms_command,
     demo_lms_environment,
     dev_settings,
+    mail_sink_command,
     temporal_command,
 )
 from cli.leftovers import RunFile
@@ -70,13 +71,22 @@ def run_dev(options: DevOptions) -> int:
         seed = prepare_database(settings, options.data_dir)
         for name, command in app_commands(options):
             children.start(name, command, child_environment(settings))
+        mail_sink = mail_sink_command(options)
+        if mail_sink is None:
+            log.warning("no local SMTP sink: aiosmtpd is not installed (make dev installs it); e-mail waits")
+        else:
+            children.start("mail", mail_sink, child_environment(settings))
         demo_lms = demo_lms_command()
         if demo_lms is None:
             log.warning("no demo LMS: it runs from ProctorFlow's source tree only (demo_lms/)")
         else:
             children.start("demo-lms", demo_lms, demo_lms_environment(settings, options, seed.demo_lms_token))
-        apps = "the web app, the emulator or the demo LMS"
-        if not _wait_until(lambda: _apps_answer(options, demo_lms is not None), apps, children, stop):
+        apps = "the web app, the emulator, the mail sink or the demo LMS"
+
+        def answering() -> bool:
+            return _apps_answer(options, demo_lms is not None, mail_sink is not None)
+
+        if not _wait_until(answering, apps, children, stop):
             return 0
         print(banner(options, settings, seed), flush=True)
         return _supervise(children, stop)
@@ -143,6 +153,8 @@ def _refuse_busy_ports(options: DevOptions) -> None:
         "--temporal-port": options.temporal_port,
         "--ui-port": options.ui_port,
         "--demo-lms-port": options.demo_lms_port,
+        "--smtp-port": options.smtp_port,
+        "--mail-port": options.mail_port,
     }
     for flag, port in ports.items():
         if not port_free(port):
@@ -167,8 +179,10 @@ def _temporal_ready(options: DevOptions, settings: Settings) -> bool:
     return True
 
 
-def _apps_answer(options: DevOptions, with_demo_lms: bool) -> bool:
+def _apps_answer(options: DevOptions, with_demo_lms: bool, with_mail: bool = False) -> bool:
     probes = [f"{options.web_url}/healthz", f"{options.emulator_url}/emulator/stats"]
+    if with_mail:
+        probes.append(f"{options.mail_url}/healthz")
     if with_demo_lms:  # it answers once it has registered with the web app's API
         probes.append(f"{options.demo_lms_url}/healthz")
     try:
@@ -192,6 +206,7 @@ def banner(options: DevOptions, settings: Settings, seed: DemoSeed) -> str:
         ("  login", f"{seed.reviewer_username} / {seed.reviewer_password}"),
         ("ProctorFree", f"{options.emulator_url}  (emulator; audits {options.audit_delay:g}s after FINISH)"),
         ("Temporal UI", f"http://{HOST}:{options.ui_port}"),
+        ("E-mail sent", f"{options.mail_url}/  (local SMTP sink at {HOST}:{options.smtp_port})"),
         ("Temporal", f"{settings.temporal_address}  (gRPC, namespace {settings.temporal_namespace})"),
         (
             "Ops CLI",

@@ -8,6 +8,7 @@ emulator's sessions (`emulator-sessions.json`) and the pids of the running parts
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -23,6 +24,8 @@ from proctorflow.settings import Settings, get_settings
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The emulator's sessions, kept so that a restart still knows the sessions of attempts in flight.
 EMULATOR_SESSIONS_FILE = "emulator-sessions.json"
+MAIL_FOLDER = "mail"  # what the local SMTP sink received, one .eml file per message
+DEV_MAIL_SENDER = "notices@proctorflow.test"
 
 
 class DevError(Exception):
@@ -38,6 +41,8 @@ class DevOptions:
     data_dir: Path
     audit_delay: float = 20.0
     demo_lms_port: int = 8200
+    smtp_port: int = 8025  # the local SMTP sink (`proctorflow mail-sink`) the worker sends e-mail to
+    mail_port: int = 8026  # its page: what it received
 
     @property
     def web_url(self) -> str:
@@ -50,6 +55,10 @@ class DevOptions:
     @property
     def emulator_url(self) -> str:
         return f"http://{HOST}:{self.emulator_port}"
+
+    @property
+    def mail_url(self) -> str:
+        return f"http://{HOST}:{self.mail_port}"
 
 
 def dev_settings(options: DevOptions) -> Settings:
@@ -75,6 +84,9 @@ def dev_settings(options: DevOptions) -> Settings:
             # The Temporal UI in the developer's browser decodes payloads through the web app.
             "codec_ui_origin": f"http://{HOST}:{options.ui_port}",
             "codec_trust_ui_origin": True,
+            # E-mail goes to the local sink (`mail_sink_command`) unless the shell names a server.
+            "smtp_url": base.smtp_url if "smtp_url" in explicit else f"smtp://{HOST}:{options.smtp_port}",
+            "smtp_sender": base.smtp_sender or DEV_MAIL_SENDER,
             # Its children accept the dev defaults (LMS token, webhook secret, no codec token);
             # the keys above they are given, never make.
             "dev_mode": True,
@@ -150,6 +162,17 @@ def demo_lms_command() -> list[str] | None:
     if not (PROJECT_ROOT / "demo_lms" / "__main__.py").exists():
         return None
     return [sys.executable, "-m", "demo_lms"]
+
+
+def mail_sink_command(options: DevOptions) -> list[str] | None:
+    """The local SMTP sink and its page; None without aiosmtpd (a dev dependency)."""
+    if importlib.util.find_spec("aiosmtpd") is None:
+        return None
+    return (
+        [sys.executable, "-m", "cli", "mail-sink", "--host", HOST]
+        + ["--smtp-port", str(options.smtp_port), "--http-port", str(options.mail_port)]
+        + ["--folder", str(options.data_dir.resolve() / MAIL_FOLDER)]
+    )
 
 
 def app_commands(options: DevOptions) -> list[tuple[str, list[str]]]:

@@ -21,9 +21,10 @@ from temporalio.worker import Replayer
 from cli.common import with_temporal
 from workflows.attempt import AttemptWorkflow
 from workflows.event_delivery import EventDispatchWorkflow, EventStreamWorkflow
+from workflows.notices import NOTICE_WORKFLOWS
 
 # Every workflow this build's workers run; a history of another type is counted and skipped.
-WORKFLOWS: tuple[type, ...] = (AttemptWorkflow, EventStreamWorkflow, EventDispatchWorkflow)
+WORKFLOWS: tuple[type, ...] = (AttemptWorkflow, EventStreamWorkflow, EventDispatchWorkflow, *NOTICE_WORKFLOWS)
 RUNNING = 'ExecutionStatus = "Running"'
 PROGRESS_EVERY = 100
 

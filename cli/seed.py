@@ -16,9 +16,11 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from models.api import CourseIn, CourseSettingsIn, LessonIn, ProctoringIn
-from models.tables import Course, Integration, Lesson, Reviewer
+from models.settings import Notifications, SettingsIn
+from models.tables import Course, Integration, Lesson, OrgSettings, Reviewer
 from proctorflow.crypto import SecretBox
 from store import catalog
+from store import settings as org_settings
 from store.db import SessionFactory, transaction
 from store.reviewers import create_reviewer, hash_password, password_matches
 from store.tokens import new_token
@@ -31,6 +33,8 @@ DEMO_REVIEWER = "reviewer"
 PASSWORD_FILE = "demo-reviewer-password"
 DEMO_LMS_TOKEN_FILE = "demo-lms-token"
 DEMO_LMS_TOKEN_NAME = "demo LMS"
+DEMO_DIGEST_RECIPIENT = "reviewers@example.org"
+DEMO_ESCALATION = "escalations@example.org"
 
 DEMO_COURSE = CourseIn(
     title="Certified Widget Engineer",
@@ -89,6 +93,7 @@ def seed_demo(sessions: SessionFactory, box: SecretBox, lms_token: str, data_dir
         integration = _ensure_integration(session, org_id, box, created)
         course = _ensure_course(session, org_id, integration.id, created)
         _ensure_reviewer(session, org_id, password, created)
+        _ensure_notifications(session, org_id, created)
         if catalog.org_for_token(session, demo_token) is None:
             catalog.grant_token(session, org_id, demo_token, DEMO_LMS_TOKEN_NAME)
             created.append(f"token '{DEMO_LMS_TOKEN_NAME}'")
@@ -131,6 +136,22 @@ def describe(lesson: Lesson) -> str:
     if lesson.allows_retakes:
         traits.append("retakes")
     return f"{lesson.id} ({', '.join(traits)})"
+
+
+def _ensure_notifications(session: Session, org_id: str, created: list[str]) -> None:
+    """The demo e-mails everyone (dev mode's local SMTP sink lists it): the learner on submit and
+    decision, the reviewers a daily digest, the escalation contact. Only while the organisation
+    has no settings of its own."""
+    if session.get(OrgSettings, org_id) is not None:
+        return
+    notify = Notifications(
+        learner_submitted=True,
+        learner_decided=True,
+        reviewer_digest=True,
+        digest_recipients=[DEMO_DIGEST_RECIPIENT],
+    )
+    org_settings.write(session, org_id, SettingsIn(notifications=notify, escalation_email=DEMO_ESCALATION))
+    created.append("e-mail notifications")
 
 
 def _ensure_integration(session: Session, org_id: str, box: SecretBox, created: list[str]) -> Integration:

@@ -20,8 +20,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Interceptor, Worker
 
 from activities.events import EventActivities, RetryTiming
+from activities.notices import NoticeActivities
 from activities.records import RecordActivities
 from activities.vendor import VendorActivities
+from cli.notices import start_notices
 from cli.worker_health import LastTasks, WorkerHealth, serving_health
 from proctorflow.crypto import SecretBox
 from proctorflow.settings import Settings
@@ -31,6 +33,7 @@ from store.db import SessionFactory, make_engine, session_factory
 from store.health import require_schema
 from workflows.attempt import AttemptWorkflow
 from workflows.event_delivery import EventDispatchWorkflow, EventStreamWorkflow
+from workflows.notices import NOTICE_WORKFLOWS
 
 log = logging.getLogger("proctorflow.worker")
 
@@ -85,7 +88,8 @@ def build_event_worker(
     executor: ThreadPoolExecutor,
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
-    """The events to the LMS on their own task queue and slots (`workflows/event_delivery.py`)."""
+    """The events to the LMS on their own task queue and slots (`workflows/event_delivery.py`),
+    and the e-mail notices (`workflows/notices.py`)."""
     events = EventActivities(
         sessions,
         box,
@@ -93,13 +97,17 @@ def build_event_worker(
         settings.event_task_queue,
         RetryTiming(settings.event_first_retry, settings.event_max_retry),
     )
+    notices = NoticeActivities(sessions, settings)
     return Worker(
         client,
         task_queue=settings.event_task_queue,
-        workflows=[EventStreamWorkflow, EventDispatchWorkflow],
-        activities=[events.dispatch, events.pending_events, events.deliver_event, events.give_up],
+        workflows=[EventStreamWorkflow, EventDispatchWorkflow, *NOTICE_WORKFLOWS],
+        activities=[
+            *(events.dispatch, events.pending_events, events.deliver_event, events.give_up),
+            *(notices.dispatch_notices, notices.send_notice, notices.give_up_notice, notices.queue_digests),
+        ],
         activity_executor=executor,
-        max_concurrent_activities=settings.worker_event_deliveries + 1,  # the dispatcher's own
+        max_concurrent_activities=settings.worker_event_deliveries + 2,  # the two dispatchers' own
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
         interceptors=interceptors,
     )
@@ -126,7 +134,7 @@ async def running_workers(
 ) -> AsyncIterator[WorkerHealth]:
     """The attempts' worker and the events' worker, running until the block ends; yields their
     health (`cli/worker_health.py`)."""
-    threads = settings.worker_event_deliveries + 1
+    threads = settings.worker_event_deliveries + 2  # a slot each, and the two dispatchers
     tasks = LastTasks()
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="events") as own_executor:
         async with httpx.AsyncClient(timeout=settings.event_delivery_timeout) as http:
@@ -134,6 +142,7 @@ async def running_workers(
             deliveries = build_event_worker(client, settings, sessions, box, http, own_executor, [tasks])
             async with attempts, deliveries:
                 await start_event_dispatch(client, settings)
+                await start_notices(client, settings)
                 yield WorkerHealth(client, [settings.task_queue, settings.event_task_queue], tasks)
 
 

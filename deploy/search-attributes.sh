@@ -7,15 +7,19 @@ set -eu
 ADDRESS=${TEMPORAL_ADDRESS:?set TEMPORAL_ADDRESS (host:port of the frontend)}
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 TRIES=${TEMPORAL_SETUP_TRIES:-60}
-ATTRIBUTES="CourseId LessonId LearnerId AttemptStatus ProctoringMethod ReviewState"
+# name:type, as workflows/search_attributes.py declares them
+ATTRIBUTES="CourseId:Keyword LessonId:Keyword LearnerId:Keyword AttemptStatus:Keyword ProctoringMethod:Keyword
+ReviewState:Keyword ReviewAssignee:Keyword ReviewDueAt:Datetime"
 
 # One call per attribute: the CLI takes several --name flags but registers the first alone.
 # A namespace created a moment ago takes a few seconds to answer: each call is tried every 2 s,
 # $TRIES times.
-for attribute in $ATTRIBUTES; do
+for pair in $ATTRIBUTES; do
+    attribute=${pair%%:*}
+    type=${pair#*:}
     tries=0
     until temporal operator search-attribute create --address "$ADDRESS" --namespace "$NAMESPACE" \
-        --name "$attribute" --type Keyword; do
+        --name "$attribute" --type "$type"; do
         tries=$((tries + 1))
         if [ "$tries" -ge "$TRIES" ]; then
             echo "search-attributes: gave up on $attribute after $TRIES tries" >&2
@@ -24,4 +28,4 @@ for attribute in $ATTRIBUTES; do
         sleep 2
     done
 done
-echo "search-attributes: $ATTRIBUTES (Keyword) in namespace $NAMESPACE"
+echo "search-attributes: $ATTRIBUTES in namespace $NAMESPACE"

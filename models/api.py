@@ -256,6 +256,16 @@ class ReviewTaskOut(BaseModel):
     review_url: str | None  # "Review in Proctoring Service": the session in ProctorFree
     accommodated: bool = False  # the learner had extra time (the reviewer UI shows the note)
     allowed_minutes: int | None = None  # the learner's minutes at ProctorFree; None: no limit
+    assignee: str | None = None  # the reviewer who holds it (claimed or assigned)
+    claimed_at: datetime | None = None
+    due_at: datetime | None = None  # ready + the organisation's review_sla_hours
+    priority: str = "normal"  # high once overdue, or when its two reviewers disagreed
+    reviews: list[dict] = Field(default_factory=list)  # a second review's verdicts: reviewer, decision, at
+
+
+class ClaimIn(Strict):
+    reviewer: Line = Field(min_length=1, max_length=200, description="who claims, releases or is assigned it")
+    by: Line | None = Field(default=None, max_length=200, description="who assigns it (assign only)")
 
 
 class ReviewTaskDetail(ReviewTaskOut):

@@ -29,6 +29,7 @@ class EventType(StrEnum):
     CERTIFICATE_ISSUED = "certificate.issued"
     CERTIFICATE_REVOKED = "certificate.revoked"
     RESULT_CHANGED = "result.changed"
+    REVIEW_TASK_ESCALATED = "review_task.escalated"  # overdue, or the two reviewers disagreed
     ATTEMPT_STAFF_ACTION = "attempt.staff_action"  # reset, void, resume, check_now (never the reason's text)
     ATTEMPT_TIME_EXTENDED = "attempt.time_extended"  # minutes added to a running session
     ATTEMPT_TIME_WARNING = "attempt.time_warning"  # ProctorFree warned the learner: minutes left

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from models.review_ops import ReviewOps, ReviewPolicy
 from models.rules import AttemptPlan, Decision, Method
 from models.statuses import AttemptStatus, ReviewState, StepEvent
 
@@ -70,6 +71,8 @@ class AttemptInput(BaseModel):
     timers: AttemptTimers
     # The learner's minutes at ProctorFree (models/time_limits.py); None: no limit of ours.
     allowed_minutes: int | None = None
+    # The organisation's review deadline and second-review rule when the attempt opened.
+    review_policy: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
     @property
     def plan(self) -> AttemptPlan:
@@ -181,6 +184,7 @@ class ReviewTaskChange(BaseModel):
     flagged: bool = False
     audit_outcome: str | None = None
     decided_by: str | None = None
+    ops: ReviewOps | None = None  # claims, deadline, priority, reviews: written whole when given
 
 
 class StepBatch(BaseModel):
@@ -250,6 +254,7 @@ class AttemptState(BaseModel):
     decision: Decision | None = None
     decided_by: str | None = None
     completion: CompletionReport | None = None
+    review_ops: ReviewOps = Field(default_factory=ReviewOps)
     waiting_for: str
 
     @property

@@ -48,6 +48,10 @@ class StepEvent(StrEnum):
     STAFF_ACTION = "staff_action"  # staff resumed it or asked ProctorFree now (with why)
     VOIDED = "voided"  # staff voided (or reset) it: detail says which, who and why
     SESSION_NOT_CLOSED = "session_not_closed"  # ProctorFree did not close a voided attempt's session
+    CLAIMED = "claimed"  # a reviewer holds the task (detail: reviewer, by: who assigned it)
+    RELEASED = "released"  # the claim ended (detail: reviewer, why: released / timed out / reassigned)
+    REVIEWED = "reviewed"  # one reviewer's verdict on a task that needs two (second review)
+    ESCALATED = "escalated"  # overdue, or the two reviewers disagreed (detail: why): the contact is told
 
 
 class ReviewState(StrEnum):

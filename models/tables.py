@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -105,7 +105,10 @@ class Learner(SQLModel, table=True):
 
 
 class Attempt(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("org_id", "course_id", "lesson_id", "learner_id", "attempt_number"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "course_id", "lesson_id", "learner_id", "attempt_number"),
+        Index("ix_attempt_org_created", "org_id", "created_at", "id"),  # exports read in this order
+    )
     id: str = Field(primary_key=True)
     org_id: str = Field(index=True)
     course_id: str = Field(index=True)
@@ -159,6 +162,8 @@ class AttemptEvent(SQLModel, table=True):
 
 
 class ReviewTask(SQLModel, table=True):
+    __table_args__ = (Index("ix_reviewtask_org_completed", "org_id", "completed_at", "id"),)  # exports' order
+
     id: str = Field(primary_key=True)
     org_id: str = Field(index=True)
     attempt_id: str = Field(unique=True)
@@ -174,6 +179,15 @@ class ReviewTask(SQLModel, table=True):
     ready_at: datetime | None = utc_field(default=None)
     completed_at: datetime | None = utc_field(default=None)  # "Task completed at"
     decided_by: str | None = None
+    # Reviewer operations (docs/reviewer-operations.md): who holds it, until when it is due,
+    # whether it was escalated, and the reviews of a second-review task.
+    assignee: str | None = Field(default=None, index=True)
+    claimed_at: datetime | None = utc_field(default=None)
+    claim_expires_at: datetime | None = utc_field(default=None)  # released then unless decided
+    due_at: datetime | None = utc_field(default=None)
+    priority: str = "normal"  # normal / high (overdue, or the reviewers disagreed)
+    escalated_at: datetime | None = utc_field(default=None)
+    reviews: list[dict] | None = Field(default=None, sa_column=Column(JSON))  # [{reviewer, decision, at}]
 
 
 class LessonProgress(SQLModel, table=True):
@@ -257,6 +271,56 @@ class ResultChange(SQLModel, table=True):
     changed_by: str
     reevaluated_course: bool = False
     at: datetime = utc_field(default_factory=utcnow)
+
+
+class OrgSettings(SQLModel, table=True):
+    """An organisation's settings for its reviewers (`PUT /api/v1/settings`)."""
+
+    __tablename__ = "org_settings"
+    org_id: str = Field(primary_key=True)
+    review_sla_hours: int | None = None  # None: no deadline
+    claim_timeout_minutes: int = 60
+    second_review_for_flagged: bool = False
+    escalation_email: str | None = None
+    notifications: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    sender_name: str = "ProctorFlow"
+    locale: str = "en"
+    templates: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    retention_days: int | None = None
+    updated_at: datetime = utc_field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to an organisation's data, when, from where (`GET /api/v1/audit-log`)."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True)
+    at: datetime = utc_field(default_factory=utcnow)
+    actor: str  # the reviewer, the token's name, `cli:<login>`, `system`
+    actor_kind: str  # reviewer / token / cli / system
+    action: str  # e.g. integration.added, review_task.claimed, reviewer.login
+    target: str = ""  # what it was done to, by id
+    source: str = ""  # where from: the client's address, `cli`, `worker`
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Notice(SQLModel, table=True):
+    """An e-mail to send (an outbox, written in the transaction of what it tells): sent once by
+    its own workflow, its id the notice's key so a notice is never queued twice."""
+
+    __tablename__ = "notice"
+    id: str = Field(primary_key=True)  # e.g. learner_decided:<attempt id>
+    org_id: str = Field(index=True)
+    kind: str
+    to_address: str
+    subject: str
+    body: str
+    state: str = Field(default="pending", index=True)  # pending / sent / failed
+    tries: int = 0
+    last_error: str | None = None
+    created_at: datetime = utc_field(default_factory=utcnow)
+    sent_at: datetime | None = utc_field(default=None)
 
 
 class Accommodation(SQLModel, table=True):

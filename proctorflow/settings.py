@@ -107,6 +107,18 @@ class Settings(BaseSettings):
     event_max_retry: float = Field(default=3600.0, gt=0)
     worker_event_deliveries: int = Field(default=20, ge=1)
 
+    # E-mail notices (proctorflow/mail.py): where to send them, e.g.
+    # "smtp://user:pass@host:587?starttls=true" or "smtps://user:pass@host:465", and the From
+    # address (the organisation's sender name is its display name). Either unset (or a URL it
+    # cannot use): notices are queued and kept pending, none is sent, and the worker says why at
+    # start. A try waits this long for each of the server's answers; a failed one is tried again
+    # after the first retry interval, doubling up to the longest, for a day.
+    smtp_url: str | None = Field(default=None, repr=False)
+    smtp_sender: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    notice_first_retry: float = Field(default=10.0, gt=0)
+    notice_max_retry: float = Field(default=3600.0, gt=0)
+
     @field_validator("review_login_limit_per_account", "review_login_limit_per_address")
     @classmethod
     def _rate_limits(cls, value: str) -> str:

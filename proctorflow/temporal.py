@@ -96,15 +96,16 @@ def _read(path: str | None) -> bytes | None:
 async def register_search_attributes(
     client: Client, keys: Iterable[SearchAttributeKey[Any]], namespace: str = "default"
 ) -> None:
-    """Register the given search attributes as keywords (idempotent). The callers (`proctorflow
-    setup`, dev mode, the tests) pass ProctorFlow's: `workflows.search_attributes.ALL`."""
+    """Register the given search attributes, each with its type (idempotent). The callers
+    (`proctorflow setup`, dev mode, the tests) pass ProctorFlow's: `workflows.search_attributes.ALL`."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
     from temporalio.service import RPCError, RPCStatusCode
 
     for key in keys:
         request = AddSearchAttributesRequest(
-            namespace=namespace, search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
+            namespace=namespace,
+            search_attributes={key.name: IndexedValueType.ValueType(int(key.indexed_value_type))},
         )
         try:
             await client.operator_service.add_search_attributes(request)

@@ -25,6 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.api import OpenAttemptIn, OpenAttemptOut
 from models.payloads import AttemptInput, AttemptKey, AttemptTimers
+from models.review_ops import ReviewPolicy
 from models.statuses import LEARNER_DONE, TERMINAL, AttemptStatus, StepEvent
 from models.tables import Attempt, AttemptEvent, Learner, Lesson, utcnow
 from models.time_limits import allowed_minutes, open_warnings
@@ -33,6 +34,7 @@ from proctorflow.settings import Settings
 from proctorflow.temporal import pseudonym_keys
 from starter.reconcile import reconcile, reconcile_attempt
 from store import accommodations, events, scoped
+from store import settings as org_settings
 from store.db import SessionFactory, transaction
 from store.progress import lock_learner
 from workflows import search_attributes
@@ -94,12 +96,25 @@ async def _run_workflow(
     """The attempt's status once its workflow runs: started if no run has written its story yet;
     else (and if a closed run is found) reconciled, never started again. A workflow id is never
     reused for a new run over an earlier run's steps."""
-    if attempt.run_id is None and await start_workflow(client, settings, attempt):
-        return attempt.status
+    if attempt.run_id is None:
+        policy = await asyncio.to_thread(_policy, sessions, attempt.org_id)
+        if await start_workflow(client, settings, attempt, policy):
+            return attempt.status
     return (await reconcile_attempt(client, sessions, attempt)).status
 
 
-async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -> bool:
+def _policy(sessions: SessionFactory, org_id: str) -> ReviewPolicy:
+    """The organisation's review deadline and second-review rule, as the attempt opens."""
+    with sessions() as session:
+        chosen = org_settings.read(session, org_id)
+    return ReviewPolicy(
+        sla_hours=chosen.review_sla_hours, second_review_for_flagged=chosen.second_review_for_flagged
+    )
+
+
+async def start_workflow(
+    client: Client, settings: Settings, attempt: Attempt, policy: ReviewPolicy | None = None
+) -> bool:
     """Start the attempt's workflow, or find it running; False when a closed run exists."""
     key = AttemptKey(
         org_id=attempt.org_id,
@@ -117,6 +132,7 @@ async def start_workflow(client: Client, settings: Settings, attempt: Attempt) -
         requires_validation=attempt.requires_validation,
         timers=timers_from(settings),
         allowed_minutes=attempt.allowed_minutes,
+        review_policy=policy or ReviewPolicy(),
     )
     try:
         await client.start_workflow(

@@ -20,12 +20,44 @@ from models.tables import Attempt
 from proctorflow.errors import Conflict
 from starter.reconcile import abandon_reason, reconcile
 from starter.updates import WorkflowClosed, send_update
-from store import queries
-from store.db import SessionFactory
+from store import audit, queries
+from store.db import SessionFactory, transaction
 from workflows.attempt import AttemptWorkflow
 
 
 async def decide_task(
+    client: Client,
+    sessions: SessionFactory,
+    org_id: str,
+    task_id: str,
+    decision: str,
+    reviewer: str,
+    source: str = "api",
+) -> DecisionReply:
+    """The decision, then its entry in the organisation's audit log (a refusal leaves none)."""
+    reply = await _decide_task(client, sessions, org_id, task_id, decision, reviewer)
+    if reply.accepted:
+        await asyncio.to_thread(_audit, sessions, org_id, task_id, reviewer, decision, source)
+    return reply
+
+
+def _audit(
+    sessions: SessionFactory, org_id: str, task_id: str, reviewer: str, decision: str, source: str
+) -> None:
+    with transaction(sessions) as session:
+        audit.record(
+            session,
+            org_id,
+            reviewer,
+            "reviewer",
+            "review_task.decided",
+            task_id,
+            source,
+            {"decision": decision},
+        )
+
+
+async def _decide_task(
     client: Client, sessions: SessionFactory, org_id: str, task_id: str, decision: str, reviewer: str
 ) -> DecisionReply:
     row = await asyncio.to_thread(_task_row, sessions, org_id, task_id)

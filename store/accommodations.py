@@ -15,7 +15,7 @@ from models.events import EventType
 from models.tables import Accommodation, AccommodationChange, Lesson, utcnow
 from models.time_limits import AccommodationTerms, accommodation_warnings, allowed_minutes, applies
 from proctorflow.errors import Invalid, NotFound
-from store import catalog, events, scoped
+from store import audit, catalog, events, scoped
 
 
 @dataclass(frozen=True)
@@ -168,4 +168,18 @@ def _keep(
         EventType.ACCOMMODATION_CHANGED,
         {"course_id": accommodation.course_id, "learner_id": accommodation.learner_id, "action": action},
         at,
+    )
+    # Which terms changed, by name: never the note (it may tell of a disability) or the reason.
+    old, new = before or {}, after or {}
+    changed = sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+    target = audit.path(
+        "courses", accommodation.course_id, "learners", accommodation.learner_id, "accommodation"
+    )
+    audit.record_acting(
+        session,
+        accommodation.org_id,
+        f"accommodation.{action}",
+        target,
+        {"fields": changed},
+        changed_by=by,
     )

@@ -113,6 +113,13 @@ def tell_review_task(session: Session, task: Any, previous: str | None, at: date
     emit(session, task.org_id, task.course_id, task.learner_id, EventType.REVIEW_TASK_CHANGED, data, at)
 
 
+def tell_review_task_escalated(session: Session, task: Any, why: str, at: datetime | None = None) -> None:
+    """`review_task.escalated`: overdue, or its two reviewers disagreed; priority raised."""
+    data = {**shapes.review_task_changed(task, None), "priority": task.priority, "why": why}
+    data.pop("previous_state")
+    emit(session, task.org_id, task.course_id, task.learner_id, EventType.REVIEW_TASK_ESCALATED, data, at)
+
+
 # --- The feed --------------------------------------------------------------------------------
 
 

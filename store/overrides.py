@@ -15,7 +15,7 @@ from models.overrides import LESSON_FIELDS, CourseCompletionOverrideIn, LessonPa
 from models.rules import NOT_COMPLETED, CourseCompletion, CourseOutcome, CourseRules, certificate_change
 from models.tables import Course, CourseProgress, Learner, LessonProgress, ManualOverride, utcnow
 from proctorflow.errors import Conflict, NotFound
-from store import results, scoped
+from store import audit, results, scoped
 from store.progress import (
     certificate_of,
     evaluate_course,
@@ -223,3 +223,9 @@ def _record(
         )
     )
     tell(session, row, EventType.PROGRESS_OVERRIDDEN, now, lesson_id=lesson_id, fields=new)
+    target = audit.path("courses", row.course_id, "learners", row.learner_id)
+    if lesson_id is not None:
+        target += "/" + audit.path("lessons", lesson_id)
+    audit.record_acting(
+        session, row.org_id, "progress.overridden", target, {"fields": names}, changed_by=changed_by
+    )

@@ -17,6 +17,7 @@ from models.payloads import (
     StatusChange,
     StepBatch,
 )
+from models.review_ops import ReviewOps
 from models.rules import (
     DECISION_OR_COMPLETION_STEPS,
     decision_of,
@@ -31,7 +32,7 @@ from models.tables import (
     LessonProgress,
     ReviewTask,
 )
-from store import events, staff
+from store import events, notices, staff
 from store.progress import complete_attempt, holds_certificate
 
 
@@ -158,6 +159,7 @@ def _apply(session: Session, attempt: Attempt, change: StatusChange) -> None:
         attempt.exam_score = change.detail.get("score")
         attempt.exam_passed = change.detail.get("passed")
     staff.apply_step(session, attempt, change.event, change.detail, change.at)
+    notices.on_step(session, attempt, change.event, change.detail, change.seq, change.at)
     if attempt.run_id is None and change.run_id is not None:
         attempt.run_id = change.run_id  # the first run that writes owns the story
     attempt.last_seq = max(attempt.last_seq, change.seq)
@@ -362,8 +364,20 @@ def upsert_review_task(session: Session, change: ReviewTaskChange) -> ReviewTask
             task.decided_by = change.decided_by if state != ReviewState.CLOSED else None
     task.flagged = task.flagged or change.flagged
     task.audit_outcome = change.audit_outcome or task.audit_outcome
+    if change.ops is not None:
+        _apply_ops(session, task, change.ops, change.at)
     session.add(task)
     return task
+
+
+def _apply_ops(session: Session, task: ReviewTask, ops: ReviewOps, at: datetime) -> None:
+    """The workflow's claims, deadline, priority and reviews; the LMS is told of an escalation."""
+    escalated_now = ops.escalated_at is not None and ops.escalated_at != task.escalated_at
+    task.assignee, task.claimed_at, task.claim_expires_at = ops.assignee, ops.claimed_at, ops.claim_expires_at
+    task.due_at, task.priority, task.escalated_at = ops.due_at, ops.priority, ops.escalated_at
+    task.reviews = [review.model_dump(mode="json") for review in ops.reviews] or None
+    if escalated_now:
+        events.tell_review_task_escalated(session, task, ops.escalations[-1], at)
 
 
 def _new_task(attempt: Attempt, state: ReviewState, at: datetime) -> ReviewTask:

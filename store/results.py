@@ -12,7 +12,7 @@ from models.events import EventType
 from models.rules import ProctoringResult, decision_for, lesson_outcome
 from models.tables import Attempt, CourseProgress, LessonProgress, ResultChange, utcnow
 from proctorflow.errors import Conflict
-from store import catalog, scoped
+from store import audit, catalog, scoped
 from store.progress import certificate_of, evaluate_course, holds_certificate, lock_learner, tell
 
 
@@ -226,6 +226,8 @@ def record_result_change(
         "reevaluated_course": reevaluate_course,
     }
     tell(session, progress, EventType.RESULT_CHANGED, now, **facts)
+    target = audit.path("courses", course_id, "learners", learner_id, "lessons", lesson_id)
+    audit.record_acting(session, org_id, "result.changed", target, facts, changed_by=changed_by)
     return ChangeOutcome(previous, new_result, reevaluate_course, course_completed, message)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 
 from proctorflow.errors import Refused
-from store import catalog, tokens
+from store import audit, catalog, tokens
 from store.db import transaction
 from web.services import Services, services
 
@@ -57,6 +58,34 @@ async def lms_org(
     if digest is not None:
         _note_use(svc, digest)
     return org_id
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The calling organisation, its token (by digest) and the client's address."""
+
+    org_id: str
+    token_sha256: str
+    source: str
+
+
+async def lms_caller(
+    request: Request,
+    org_id: str = Depends(lms_org),
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Caller:
+    """`lms_org`, and who calls: noted as who acts in this request for the audit log
+    (`store.audit`; async, so the note reaches the endpoint and the threads it starts)."""
+    assert credentials is not None  # lms_org refused the call otherwise
+    caller = Caller(org_id, tokens.token_digest(credentials.credentials), client_host(request))
+    audit.acting_as(audit.Acting("token", source=caller.source, token_sha256=caller.token_sha256))
+    return caller
+
+
+def client_host(request: Request) -> str:
+    """The client's address: the peer's, or the one a proxy uvicorn trusts forwarded
+    (`--forwarded-allow-ips`), never an X-Forwarded-For anyone may send."""
+    return request.client.host if request.client else ""
 
 
 def _note_use(svc: Services, digest: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.staff_actions import StaffActions
+from workflows.review_ops import ReviewOperations
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         SessionFinished,
         StepBatch,
     )
+    from models.review_ops import decider_refusal, second_review_refusal
     from models.rules import (
         Decision,
         decided_again,
@@ -57,7 +58,7 @@ DECISION_REPLY_WAIT = timedelta(seconds=20)
 
 
 @workflow.defn
-class AttemptWorkflow(StaffActions):
+class AttemptWorkflow(ReviewOperations):
     @workflow.init
     def __init__(self, attempt: AttemptInput) -> None:
         self._attempt = attempt
@@ -75,6 +76,9 @@ class AttemptWorkflow(StaffActions):
         self._extra_minutes = 0
         self._voiding = None
         self._void_written = False
+        self._flagged = False
+        self._ops_changed = False
+        self._published_ops = (None, None)
 
     @workflow.run
     async def run(self, attempt: AttemptInput) -> AttemptState:
@@ -134,7 +138,7 @@ class AttemptWorkflow(StaffActions):
         # attempt's status says so, and a reviewer may be quicker than this step.
         self._move(S.READY_FOR_REVIEW, E.READY_FOR_REVIEW)
         self._show_waiting_for("a reviewer to pass or fail the proctoring")
-        await self._wait(lambda: self._state.decision is not None)
+        await self._await_decision()
         # The lesson's success is the exam's as well as the proctoring's: a pass never stands in
         # for a quiz result that is still to come.
         await self._exam_result_in()
@@ -251,7 +255,7 @@ class AttemptWorkflow(StaffActions):
         assert audit is not None
         self._note(E.AUDIT, {"outcome": audit.outcome, "escalated": audit.escalated})
         if self._plan.creates_review_task:
-            flagged = audit.escalated or audit.outcome == "flagged"
+            flagged = self._flagged = audit.escalated or audit.outcome == "flagged"
             self._set_review_state(ReviewState.READY_FOR_REVIEW, flagged=flagged, audit_outcome=audit.outcome)
 
     async def _complete_lesson(self) -> None:
@@ -362,26 +366,34 @@ class AttemptWorkflow(StaffActions):
         """A reviewer passes or fails the proctoring (the reviewer UI and the API use this).
 
         The reply waits for the completion it causes, so it can say what happened."""
-        refusal = self._decision_refusal(request.decision)  # again: a concurrent one may have won
+        refusal = self._decision_refusal(request)  # again: a concurrent one may have won
         if refusal:
             raise ApplicationError(refusal, type="DecisionRefused")
         repeated = self._state.decision == request.decision
         if not repeated:
-            self._take_decision(request)
+            pending = self._take_decision(request)
+            if pending is not None:  # one verdict of the two a second review needs
+                await self._flush()
+                return DecisionReply(
+                    accepted=True,
+                    decision=request.decision,
+                    status=self._state.status,
+                    message=pending,  # type: ignore[arg-type]
+                )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(self._decision_applied, timeout=DECISION_REPLY_WAIT)
         return self._decision_reply(repeated)
 
     @decide.validator
     def _validate_decision(self, request: DecisionRequest) -> None:
-        refusal = self._decision_refusal(request.decision)
+        refusal = self._decision_refusal(request)
         if refusal:
             raise ApplicationError(refusal, type="DecisionRefused")
 
     @workflow.signal
     async def submit_decision(self, request: DecisionRequest) -> None:
         """The same decision as a plain signal, for callers that cannot wait (Temporal Web)."""
-        refusal = self._decision_refusal(request.decision)
+        refusal = self._decision_refusal(request)
         if refusal:
             self._note(E.DECISION_IGNORED, {"decision": request.decision, "reason": refusal})
             await self._flush()
@@ -394,14 +406,23 @@ class AttemptWorkflow(StaffActions):
 
     # --- Helpers --------------------------------------------------------------------------
 
-    def _take_decision(self, request: DecisionRequest) -> None:
-        self._state.decision = request.decision  # type: ignore[assignment]  # refused unless pass or fail
-        self._state.decided_by = request.reviewer
+    def _take_decision(self, request: DecisionRequest) -> str | None:
+        """The reviewer's pass or fail stands, or (a second review) is one verdict of two:
+        then what happens next, in words."""
+        pending = self._second_review_pending(request)
+        if pending is None:
+            self._state.decision = request.decision  # type: ignore[assignment]  # refused unless pass or fail
+            self._state.decided_by = request.reviewer
+        return pending
 
-    def _decision_refusal(self, decision: str) -> str | None:
+    def _decision_refusal(self, request: DecisionRequest) -> str | None:
         state = self._state
         not_ready = not_ready_reason(self._plan, finished=state.finished, audited=state.audit is not None)
-        return decision_refusal(decision, state.decision, not_ready)
+        refusal = decision_refusal(request.decision, state.decision, not_ready)
+        if refusal or state.decision is not None:
+            return refusal
+        ops = state.review_ops
+        return decider_refusal(ops, request.reviewer) or second_review_refusal(ops.reviews, request.reviewer)
 
     def _decision_applied(self) -> bool:
         """Whether a reviewer's reply can say what the decision did: it completed the lesson,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import errors
     from activities.records import RecordActivities
     from models.payloads import AttemptInput, AttemptState, ReviewTaskChange, StatusChange, StepBatch
+    from models.review_ops import due_at
     from models.statuses import AttemptStatus, ReviewState, StepEvent
     from proctorflow import metrics
 
@@ -45,6 +46,7 @@ class Bookkeeping:
     _seq: int
     _unwritten: StepBatch
     _published: tuple[AttemptStatus | None, ReviewState | None]
+    _published_ops: tuple[str | None, datetime | None]  # ReviewAssignee, ReviewDueAt as last shown
     _resume_requested: bool  # ops fixed what the attempt waits on (`resume` signal)
 
     def _show_waiting_for(self, what: str) -> None:
@@ -135,8 +137,12 @@ class Bookkeeping:
         audit_outcome: str | None = None,
         decided_by: str | None = None,
     ) -> ReviewTaskChange:
-        """The review task's next state (written by the caller)."""
+        """The review task's next state (written by the caller), with its operational facts:
+        the deadline starts when it is first ready."""
         self._state.review_state = state
+        ops = self._state.review_ops
+        if state == ReviewState.READY_FOR_REVIEW and ops.due_at is None:
+            ops.due_at = due_at(workflow.now(), self._attempt.review_policy.sla_hours)
         return ReviewTaskChange(
             attempt_id=self._attempt.attempt_id,
             state=state,
@@ -144,6 +150,7 @@ class Bookkeeping:
             flagged=flagged,
             audit_outcome=audit_outcome,
             decided_by=decided_by,
+            ops=ops.model_copy(deep=True),
         )
 
     def _next_change(self, event: StepEvent, **kwargs: Any) -> StatusChange:
@@ -169,6 +176,19 @@ class Bookkeeping:
             updates.append(search_attributes.ATTEMPT_STATUS.value_set(current.status.value))
         if current.review_state is not None and current.review_state != review:
             updates.append(search_attributes.REVIEW_STATE.value_set(current.review_state.value))
+        updates += self._review_ops_updates()
         if updates:
             workflow.upsert_search_attributes(updates)
         self._published = (current.status, current.review_state)
+
+    def _review_ops_updates(self) -> list[Any]:
+        """`ReviewAssignee` and `ReviewDueAt`, when they changed since they were last shown."""
+        ops, (assignee, due) = self._state.review_ops, self._published_ops
+        updates: list[Any] = []
+        if ops.assignee != assignee:
+            key = search_attributes.REVIEW_ASSIGNEE
+            updates.append(key.value_set(ops.assignee) if ops.assignee else key.value_unset())
+        if ops.due_at != due and ops.due_at is not None:
+            updates.append(search_attributes.REVIEW_DUE_AT.value_set(ops.due_at))
+        self._published_ops = (ops.assignee, ops.due_at)
+        return updates

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -105,11 +106,17 @@ class EventDispatchWorkflow:
 
     @workflow.run
     async def run(self) -> None:
-        for _ in range(DISPATCH_RUNS):
-            await workflow.execute_activity(
-                EventActivities.dispatch,
-                start_to_close_timeout=timedelta(days=3650),
-                heartbeat_timeout=DISPATCH_HEARTBEAT,
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5)),
-            )
-        workflow.continue_as_new()
+        await keep_dispatching(EventActivities.dispatch)
+
+
+async def keep_dispatching(dispatch: Any) -> None:
+    """Run a dispatcher activity again and again (each run until its worker stops), then go on
+    as a new run: the history of a dispatcher that runs for months stays short."""
+    for _ in range(DISPATCH_RUNS):
+        await workflow.execute_activity(
+            dispatch,
+            start_to_close_timeout=timedelta(days=3650),
+            heartbeat_timeout=DISPATCH_HEARTBEAT,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5)),
+        )
+    workflow.continue_as_new()

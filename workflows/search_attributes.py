@@ -18,8 +18,12 @@ LEARNER_ID = SearchAttributeKey.for_keyword("LearnerId")
 ATTEMPT_STATUS = SearchAttributeKey.for_keyword("AttemptStatus")
 METHOD = SearchAttributeKey.for_keyword("ProctoringMethod")
 REVIEW_STATE = SearchAttributeKey.for_keyword("ReviewState")
+# The reviewer holding the task (their username: a staff account, not a learner) and when the
+# task is due (reviewer operations: "Mine", "Unassigned", "Overdue" in Temporal Web too).
+REVIEW_ASSIGNEE = SearchAttributeKey.for_keyword("ReviewAssignee")
+REVIEW_DUE_AT = SearchAttributeKey.for_datetime("ReviewDueAt")
 
-ALL = (COURSE_ID, LESSON_ID, LEARNER_ID, ATTEMPT_STATUS, METHOD, REVIEW_STATE)
+ALL = (COURSE_ID, LESSON_ID, LEARNER_ID, ATTEMPT_STATUS, METHOD, REVIEW_STATE, REVIEW_ASSIGNEE, REVIEW_DUE_AT)
 
 PSEUDONYM_PREFIX = "lp-"
 

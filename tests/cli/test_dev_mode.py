@@ -126,7 +126,7 @@ class FirstRun:
 
 
 def fresh_ports() -> dict[str, int]:
-    return {name: free_port() for name in ("http", "emulator", "temporal", "ui", "demo-lms")}
+    return {name: free_port() for name in ("http", "emulator", "temporal", "ui", "demo-lms", "smtp", "mail")}
 
 
 def api(ports: dict[str, int]) -> httpx.Client:
@@ -242,6 +242,7 @@ def test_dev_mode_prints_every_url_and_credential(first_run: FirstRun) -> None:
         f"reviewer / {password}",
         f"http://127.0.0.1:{ports['emulator']}",
         f"http://127.0.0.1:{ports['ui']}",
+        f"http://127.0.0.1:{ports['mail']}/  (local SMTP sink at 127.0.0.1:{ports['smtp']})",
         "course-demo",
     ):
         assert expected in output, f"{expected!r} is not printed:\n{output}"
@@ -285,7 +286,7 @@ def test_ctrl_c_stops_every_part_and_exits_0(first_run: FirstRun) -> None:
     assert first_run.exit_code == 0, first_run.run.output
     assert first_run.stop_seconds < STOP_SECONDS
     pids = first_run.run.child_pids()
-    assert set(pids) == {"temporal", "worker", "web", "emulator", "demo-lms"}
+    assert set(pids) == {"temporal", "worker", "web", "emulator", "demo-lms", "mail"}
     assert [name for name, pid in pids.items() if alive(pid)] == []
     assert [name for name, port in first_run.run.ports.items() if listening(port)] == []
 

@@ -35,6 +35,18 @@ def wait_until_gone(processes: list[Running]) -> list[str]:
     return [p.name for p in processes if p.still_running()]
 
 
+def wait_for_mail(ports: dict[str, int], predicate, timeout: float = 60) -> list[dict]:
+    """What dev mode's SMTP sink received, from its page, once `predicate` holds."""
+    deadline = time.monotonic() + timeout
+    got: list[dict] = []
+    while time.monotonic() < deadline:
+        got = httpx.get(f"http://127.0.0.1:{ports['mail']}/messages.json", timeout=10).json()
+        if predicate(got):
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"the mail sink never got there: {[m['subject'] for m in got]}")
+
+
 def test_a_killed_dev_mode_starts_again_and_its_attempt_in_flight_completes(tmp_path: Path) -> None:
     ports = fresh_ports()
     data = tmp_path / ".data"
@@ -77,6 +89,8 @@ def test_a_killed_dev_mode_starts_again_and_its_attempt_in_flight_completes(tmp_
                 json={"decision": "pass", "reviewer": "rita@lms"},
             )
             done = wait_for_attempt(client, attempt_id, lambda a: a["status"] == "completed", timeout=120)
+        # The demo e-mails the learner; dev mode's SMTP sink lists what it received on its page.
+        mail = wait_for_mail(ports, lambda got: len(got) >= 2)
         # Its terminal closed (SIGHUP): it stops everything, as on Ctrl-C.
         second.process.send_signal(signal.SIGHUP)
         exit_code = second.process.wait(timeout=STOP_SECONDS)
@@ -89,7 +103,7 @@ def test_a_killed_dev_mode_starts_again_and_its_attempt_in_flight_completes(tmp_
     # The first run noted its parts under the data folder, as each started.
     assert noted["supervisor"]["pid"] == first.process.pid
     assert {part["name"]: part["pid"] for part in noted["parts"]} == pids
-    assert set(pids) == {"temporal", "worker", "web", "emulator", "demo-lms"}
+    assert set(pids) == {"temporal", "worker", "web", "emulator", "demo-lms", "mail"}
     # None of them outlived it for long, and the second run started on the same ports.
     assert still_running == [], second.output
     assert "is in use" not in second.output
@@ -107,7 +121,13 @@ def test_a_killed_dev_mode_starts_again_and_its_attempt_in_flight_completes(tmp_
         if s["session_id"] == session_id
     )
     assert session["status"] == "finished" and session["audit_outcome"] == "clean"
+    # Submitted, then passed: one e-mail each, to the learner, through the local SMTP sink.
+    assert sorted(m["subject"] for m in mail) == [
+        "We received your attempt: Final exam",
+        "Your attempt at Final exam: passed",
+    ]
+    assert {m["to"] for m in mail} == {FINAL_EXAM["learner"]["email"]}
     # A run that ends as it should stops its parts and leaves no run file behind.
     assert exit_code == 0, second.output
-    assert second_parts == [None] * 5, second.output
+    assert second_parts == [None] * 6, second.output
     assert not (data / RUN_FILE).exists()

@@ -25,6 +25,8 @@ DOCS = ROOT / "docs" / "deploy.md"
 # Every secret the web app and the worker read: the ones `proctorflow.production` refuses to
 # start without, and the database URL (it holds the password).
 SECRETS = sorted({variable(name) for name in WHAT} | {"PROCTORFLOW_DATABASE_URL"})
+# Secrets a deployment may go without (the feature waits until they are set).
+OPTIONAL_SECRETS = ("PROCTORFLOW_SMTP_URL",)
 
 # Stand-in values for the compose file's required variables.
 ENV = {

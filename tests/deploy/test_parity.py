@@ -10,6 +10,7 @@ import shlex
 from cli.worker import SHUTDOWN_GRACE
 from tests.deploy.support import (
     DOCS,
+    OPTIONAL_SECRETS,
     PROCESSES,
     ROOT,
     SECRETS,
@@ -66,8 +67,20 @@ def test_the_settings_compose_sets_are_in_the_kubernetes_configmap():
     ones Kubernetes sets per workload (the worker's ports)."""
     env = compose_config()["services"]["web"]["environment"]
     configmap = resource("ConfigMap", "proctorflow")["data"]
-    settings = {name for name in env if name.startswith("PROCTORFLOW_")} - set(SECRETS)
+    settings = (
+        {name for name in env if name.startswith("PROCTORFLOW_")} - set(SECRETS) - set(OPTIONAL_SECRETS)
+    )
     assert settings and settings <= set(configmap), sorted(settings - set(configmap))
+    assert not set(OPTIONAL_SECRETS) & set(configmap)  # secrets, however optional, never in a ConfigMap
+
+
+def test_optional_secrets_are_read_from_the_secret_where_compose_sets_them():
+    env = compose_config()["services"]["worker"]["environment"]
+    for name in OPTIONAL_SECRETS:
+        assert name in env
+        for process in ("web", "worker"):
+            ref = secret_refs(*PROCESSES[process])[name]
+            assert ref.get("optional") is True, (process, name)
 
 
 def test_both_give_the_worker_time_to_stop_gracefully():

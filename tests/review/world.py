@@ -232,9 +232,11 @@ def once_of(html: str, form_id: str) -> str:
     return found.group(1)
 
 
-async def signed_in_client(world: ReviewWorld) -> httpx.AsyncClient:
-    """A browser-like HTTP client (cookies, no redirect following) signed in as the reviewer."""
-    client = httpx.AsyncClient(base_url=world.base_url, timeout=60)
+async def signed_in_client(world: ReviewWorld, address: str | None = None) -> httpx.AsyncClient:
+    """A browser-like HTTP client (cookies, no redirect following) signed in as the reviewer;
+    from a loopback `address` of its own if given (sign-ins are rate-limited per address)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address) if address else None
+    client = httpx.AsyncClient(base_url=world.base_url, timeout=60, transport=transport)
     login = await client.get("/review/login")
     reply = await client.post(
         "/review/login",

@@ -25,6 +25,7 @@ from models.tables import (
     Learner,
     Lesson,
     LessonProgress,
+    Notice,
     ReviewTask,
     WebhookDelivery,
 )
@@ -63,6 +64,7 @@ WRITTEN_TABLES = [
         WebhookDelivery,
         Course,
         Lesson,
+        Notice,
     )
 ]
 

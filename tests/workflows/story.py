@@ -31,6 +31,7 @@ from models.payloads import (
     DecisionRequest,
     ExamResult,
 )
+from models.review_ops import ReviewPolicy
 from models.rules import Method
 from models.statuses import AttemptStatus as S
 from tests.workflows.stubs import COURSE_COMPLETE, Stubs
@@ -62,6 +63,7 @@ async def attempt(
     requires_validation: bool,
     timers: AttemptTimers = TIMERS,
     allowed_minutes: int | None = None,
+    review_policy: ReviewPolicy | None = None,
     **worker_options,
 ) -> AsyncIterator[WorkflowHandle]:
     """A worker with the stubs on its own task queue, and the attempt's workflow started on it."""
@@ -92,6 +94,7 @@ async def attempt(
                 requires_validation=requires_validation,
                 timers=timers,
                 allowed_minutes=allowed_minutes,
+                review_policy=review_policy or ReviewPolicy(),
             ),
             id=key.workflow_id,
             task_queue=task_queue,

@@ -53,6 +53,10 @@ OTHER_PATHS = [
     "reset_while_awaiting_audit",
     "voided_in_session",
     "capped_by_vendor",
+    "review_escalated_overdue",
+    "review_claim_lapsed",
+    "second_review_agreed",
+    "second_review_disagreed",
 ]
 # Events to the LMS (recorded by tests/workflows/test_event_stream.py).
 EVENT_PATHS = [
@@ -65,8 +69,11 @@ EVENT_PATHS = [
     "events_dispatch_runs_again",
 ]
 
+# E-mail notices (recorded by tests/workflows/test_notice_workflow.py).
+NOTICE_PATHS = ["notice_sent_after_retries", "notice_refused_for_good", "notice_given_up_after_the_window"]
 
-@pytest.mark.parametrize("name", PLAN_PATHS + OTHER_PATHS + EVENT_PATHS)
+
+@pytest.mark.parametrize("name", PLAN_PATHS + OTHER_PATHS + EVENT_PATHS + NOTICE_PATHS)
 def test_a_history_is_recorded_for_every_path(name: str):
     assert (HISTORY_DIR / f"{name}.json").exists(), (
         f"no recorded history for {name}: record them anew (see this module's docstring)"

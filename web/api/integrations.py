@@ -13,7 +13,7 @@ from models.api import IntegrationIn, IntegrationList, IntegrationOut, Integrati
 from models.tables import Integration
 from proctorflow.errors import Invalid, Refused
 from proctorfree.interface import CredentialsRejected, VendorCredentials, VendorError
-from store import catalog, scoped
+from store import audit, catalog, scoped
 from web.api.common import Unavailable, api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
@@ -37,6 +37,8 @@ async def add_integration(
         integration = catalog.add_integration(
             session, org_id, body.name, body.api_key, body.api_secret, body.is_active, svc.box
         )
+        detail = {"name": integration.name, "is_active": integration.is_active}
+        audit.record_acting(session, org_id, "integration.added", _target(integration), detail)
         return integration_out(integration)
 
     return await write(svc, store)
@@ -76,9 +78,34 @@ async def update_integration(
         await verify_with_vendor(svc, api_key, api_secret)
 
     def store(session: Session) -> IntegrationOut:
-        return integration_out(catalog.update_integration(session, org_id, integration_id, patch, svc.box))
+        stored = scoped.integration(session, org_id, integration_id)
+        name, active = stored.name, stored.is_active
+        integration = catalog.update_integration(session, org_id, integration_id, patch, svc.box)
+        _audit_update(session, org_id, integration, name, active, patch)
+        return integration_out(integration)
 
     return await write(svc, store)
+
+
+def _audit_update(
+    session: Session, org_id: str, integration: Integration, name: str, active: bool, patch: IntegrationPatch
+) -> None:
+    """An entry for each kind of change the patch made; credentials by which half, never a value."""
+    by, target = audit.who(session), _target(integration)
+    if integration.name != name:
+        audit.record_as(
+            session, by, org_id, "integration.renamed", target, {"from": name, "to": integration.name}
+        )
+    rotated = [half for half in ("api_key", "api_secret") if getattr(patch, half) is not None]
+    if rotated:
+        audit.record_as(session, by, org_id, "integration.credentials_rotated", target, {"rotated": rotated})
+    if integration.is_active != active:
+        action = "integration.activated" if integration.is_active else "integration.deactivated"
+        audit.record_as(session, by, org_id, action, target)
+
+
+def _target(integration: Integration) -> str:
+    return audit.path("integrations", integration.id)
 
 
 async def verify_with_vendor(svc: Services, api_key: str, api_secret: str) -> None:

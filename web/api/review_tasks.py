@@ -9,13 +9,15 @@ from __future__ import annotations
 from fastapi import Depends, Path, Query
 from sqlmodel import Session
 
-from models.api import DecisionIn, ReviewTaskDetail, ReviewTaskOut, ReviewTaskPage
+from models.api import ClaimIn, DecisionIn, ReviewTaskDetail, ReviewTaskOut, ReviewTaskPage
 from models.payloads import DecisionReply
+from models.review_ops import ClaimReply
 from models.rules import TASK_CLOSED
 from models.statuses import ReviewState
-from starter import decisions
-from store import queries
-from web.api.common import api_router, read, temporal_reachable
+from starter import claims, decisions
+from starter.claims import ClaimAction
+from store import audit, queries
+from web.api.common import api_router, read, temporal_reachable, write
 from web.auth import lms_org
 from web.services import Services, services
 
@@ -52,6 +54,60 @@ async def get_review_task(
     row = await read(svc, lambda session: queries.get_review_task(session, org_id, task_id))
     return ReviewTaskDetail(
         **task_out(row).model_dump(), attempt_status=row.attempt.status, notice=notice_for(row)
+    )
+
+
+@router.post("/{task_id}/claim", response_model=ClaimReply)
+async def claim_task(
+    body: ClaimIn, task_id: str = TaskId, org_id: str = Depends(lms_org), svc: Services = Depends(services)
+) -> ClaimReply:
+    """The reviewer holds the ready task until they decide, release it, or the organisation's
+    claim timeout passes; 409 when another reviewer holds it, saying who."""
+    return await _claim(svc, org_id, task_id, "claim", body)
+
+
+@router.post("/{task_id}/release", response_model=ClaimReply)
+async def release_task(
+    body: ClaimIn, task_id: str = TaskId, org_id: str = Depends(lms_org), svc: Services = Depends(services)
+) -> ClaimReply:
+    """The holder lets the task go; 409 from anyone else."""
+    return await _claim(svc, org_id, task_id, "release", body)
+
+
+@router.post("/{task_id}/assign", response_model=ClaimReply)
+async def assign_task(
+    body: ClaimIn, task_id: str = TaskId, org_id: str = Depends(lms_org), svc: Services = Depends(services)
+) -> ClaimReply:
+    """Give the task to a reviewer, from whoever holds it (`by`: who assigns)."""
+    return await _claim(svc, org_id, task_id, "assign", body)
+
+
+async def _claim(svc: Services, org_id: str, task_id: str, action: ClaimAction, body: ClaimIn) -> ClaimReply:
+    async with temporal_reachable():
+        reply = await claims.change_claim(
+            svc.temporal, svc.sessions, org_id, task_id, action, body.reviewer, body.by
+        )
+    await write(svc, lambda session: audit_claim(session, org_id, task_id, action, body))
+    return reply
+
+
+AUDITED = {
+    "claim": "review_task.claimed",
+    "release": "review_task.released",
+    "assign": "review_task.assigned",
+}
+
+
+def audit_claim(session: Session, org_id: str, task_id: str, action: ClaimAction, body: ClaimIn) -> None:
+    """As the calling token (its address), in the name of who assigns or claims."""
+    detail = {"reviewer": body.reviewer}
+    audit.record_acting(
+        session,
+        org_id,
+        AUDITED[action],
+        audit.path("review-tasks", task_id),
+        detail,
+        body.by or body.reviewer,
     )
 
 
@@ -112,4 +168,9 @@ def task_out(row: queries.TaskRow) -> ReviewTaskOut:
         review_url=row.attempt.review_url,
         accommodated=row.attempt.accommodated,
         allowed_minutes=row.attempt.allowed_minutes,
+        assignee=task.assignee,
+        claimed_at=task.claimed_at,
+        due_at=task.due_at,
+        priority=task.priority,
+        reviews=task.reviews or [],
     )

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from models.tables import ApiToken
 from models.tokens import TokenCreated, TokenIn, TokenOut
-from store import tokens
+from store import audit, tokens
 from web.api.common import api_router, read, write
 from web.auth import lms_org
 from web.services import Services, services
@@ -27,6 +27,9 @@ async def create_token(
 
     def make(session: Session) -> TokenCreated:
         row, token = tokens.create(session, org_id, body.name)
+        audit.record_acting(
+            session, org_id, "token.created", audit.path("tokens", row.id), {"name": row.name}
+        )
         return TokenCreated(id=row.id, name=row.name, token=token)
 
     return await write(svc, make)
@@ -43,7 +46,16 @@ async def delete_token(
 ) -> Response:
     """Refused (409) for the organisation's last token and for the bootstrap token; another
     organisation's token is not found (404)."""
-    deleted = await write(svc, lambda session: tokens.revoke(session, org_id, token_id))
+
+    def revoke(session: Session) -> ApiToken:
+        by = audit.who(session)  # before: the token revoked may be the calling one
+        row = tokens.revoke(session, org_id, token_id)
+        audit.record_as(
+            session, by, org_id, "token.revoked", audit.path("tokens", row.id), {"name": row.name}
+        )
+        return row
+
+    deleted = await write(svc, revoke)
     svc.tokens.forget(deleted.token_sha256)  # other web processes: within the cache time
     return Response(status_code=204)
 

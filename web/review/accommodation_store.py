@@ -4,6 +4,7 @@ does the writing: the same checks, history and events as the LMS's API)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,9 +15,11 @@ from sqlmodel import Session, col, select
 
 from models.tables import Accommodation, AccommodationChange, Course, Learner, Lesson, utcnow
 from proctorflow.errors import Refused
-from store import accommodations, catalog, scoped
+from store import accommodations, audit, catalog, scoped
 from store.db import SessionFactory, transaction
 from web.review.accommodation_rows import BadRow, Row
+
+log = logging.getLogger("proctorflow.review")
 
 PAGE_SIZE = 100
 
@@ -168,6 +171,24 @@ def apply_rows(
             busy = "the database was busy and this row was not applied: upload it again"
             outcome.bad.append(BadRow(row.line, learner_id, busy))
     return outcome
+
+
+def record_upload(sessions: SessionFactory, org_id: str, course_id: str, outcome: Outcome) -> None:
+    """One audit entry for the upload, beside each row's own (`accommodation.set`): how many
+    rows applied and how many were refused. Its rows are in already: a busy database loses this
+    summary (logged), never the upload."""
+    counts = {"applied": len(outcome.applied), "refused": len(outcome.bad)}
+    try:
+        with transaction(sessions) as session:
+            audit.record_acting(
+                session,
+                org_id,
+                "accommodations.uploaded",
+                audit.path("courses", course_id, "accommodations"),
+                counts,
+            )
+    except OperationalError:
+        log.warning("could not audit an accommodations upload to course %s", course_id)
 
 
 def set_one(

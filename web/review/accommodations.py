@@ -42,6 +42,7 @@ from web.review.accommodation_store import (
     load_courses,
     load_learner,
     proctored_lessons,
+    record_upload,
     remove_one,
     set_one,
     validation_words,
@@ -176,6 +177,7 @@ async def upload(
             apply_rows, svc.sessions, org_id, course_id, parsed.rows, reason.strip(), reviewer.username
         )
         done.bad = sorted(parsed.bad + done.bad, key=lambda bad: bad.line)
+        await asyncio.to_thread(record_upload, svc.sessions, org_id, course_id, done)
         return done
 
     outcome = await submissions(request).once(reviewer.id, once, apply)

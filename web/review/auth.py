@@ -31,12 +31,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from models.tables import Reviewer
 from proctorflow.crypto import SessionKeys, session_keys
 from proctorflow.errors import Refused
-from store import review_sessions, reviewers
+from store import audit, review_sessions, reviewers
 from store.db import transaction
+from web.auth import client_host
 from web.review.guard import (
     BUSY_RETRY_AFTER,
     HashingBusy,
@@ -223,6 +225,8 @@ async def current_reviewer(request: Request) -> Reviewer | None:
         request.state.review.say("info", SESSION_ENDED)
         return None
     request.state.reviewer = reviewer
+    # What the reviewer changes in this request is audited as theirs (async: the note reaches the page).
+    audit.acting_as(audit.Acting("reviewer", reviewer.username, client_host(request)))
     return reviewer
 
 
@@ -290,12 +294,16 @@ async def login(
     if refused is not None:
         return refused
 
+    source = client_host(request)
+
     def sign_in() -> tuple[str, int] | None:
         with transaction(svc.sessions) as db:
             reviewer = reviewers.authenticate(db, name, password)
             if reviewer is None:
+                _audit_failed_login(db, name, source)
                 return None
             token, row = review_sessions.start(db, reviewer.id, LIFETIME)
+            _audit_account(db, reviewer, "reviewer.login", source)
             return token, int(row.expires_at.timestamp())
 
     try:
@@ -307,6 +315,21 @@ async def login(
     # A new session (and CSRF token) at login: a token seen before signing in is worthless after.
     request.state.review = ReviewSession(token=started[0], expires=started[1])
     return RedirectResponse(safe_next(next), 303)
+
+
+def _audit_account(
+    db: Session, reviewer: Reviewer, action: str, source: str, detail: dict | None = None
+) -> None:
+    target = audit.path("reviewers", reviewer.id)
+    audit.record(db, reviewer.org_id, reviewer.username, "reviewer", action, target, source, detail)
+
+
+def _audit_failed_login(db: Session, username: str, source: str) -> None:
+    """A wrong password for an account, in its organisation's log. A name no account has is not
+    kept: it belongs to no organisation, and may be a password typed in the wrong box."""
+    account = reviewers.by_username(db, username)
+    if account is not None:
+        _audit_account(db, account, "reviewer.login_failed", source, {"reason": "wrong password"})
 
 
 @router.post("/logout")
@@ -352,7 +375,7 @@ async def change_password(
     refused = await _throttled(request, "password.html", context, reviewer.username)
     if refused is not None:
         return refused
-    svc = services_of(request)
+    svc, source = services_of(request), client_host(request)
 
     def change() -> tuple[int, str, int] | None:
         with transaction(svc.sessions) as db:
@@ -360,6 +383,7 @@ async def change_password(
             if account is None or not reviewers.password_matches(current_password, account.password_hash):
                 return None
             revoked = reviewers.change_password(db, account, new_password)
+            _audit_account(db, account, "reviewer.password_changed", source)
             token, row = review_sessions.start(db, account.id, LIFETIME)
             return revoked, token, int(row.expires_at.timestamp())
 

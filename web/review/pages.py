@@ -31,6 +31,23 @@ def when(moment: datetime | str | None, seconds: bool = False) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
+def relative(moment: datetime | None, now: datetime | None = None) -> str:
+    """How far a time is from now, in words: "in 3 hours", "20 minutes ago" (beside the time
+    itself: this alone goes stale as the page stays open)."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    size = abs(seconds)
+    if size < 60:
+        return "now"
+    unit, length = ("day", 86400) if size >= 2 * 86400 else ("hour", 3600) if size >= 3600 else ("minute", 60)
+    count = int(size // length)
+    amount = f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
 def iso(moment: datetime | str | None) -> str:
     if moment is None:
         return ""
@@ -96,7 +113,7 @@ ATTEMPT_STATUSES = {
     "voided": "Voided",
 }
 
-TEMPLATES.env.filters.update(when=when, iso=iso, extra_time=extra_time, minutes=minutes)
+TEMPLATES.env.filters.update(when=when, iso=iso, extra_time=extra_time, minutes=minutes, relative=relative)
 TEMPLATES.env.globals.update(
     ROOT=ROOT,
     METHODS=METHODS,

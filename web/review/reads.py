@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, func
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from models.statuses import ReviewState, StepEvent
-from models.tables import Accommodation, Attempt, AttemptEvent, Course, Learner, Lesson, ReviewTask
+from models.tables import Accommodation, Attempt, AttemptEvent, Course, Learner, Lesson, ReviewTask, utcnow
 from proctorflow.errors import Invalid
 from store import queries
 from web.review.attempt_view import accommodation_of, changed_since
@@ -23,6 +23,15 @@ from web.review.timeline import Step, audit_escalates_at, finished_at, timeline
 PAGE_SIZE = 50
 AUDIT_USUALLY_WITHIN = timedelta(hours=24)  # "ProctorFree audits ... usually within 24 hours"
 SHOWS = {"open": "Open tasks", "completed": "Completed tasks", "all": "All tasks"}
+# The queue's views, each within the filters above: every task, the reviewer's own, the ready
+# ones nobody holds, and the overdue or high-priority ones.
+VIEWS = {"": "All", "mine": "Mine", "unassigned": "Unassigned", "overdue": "Overdue"}
+VIEW_NOTES = {
+    "": "",
+    "mine": "Tasks you hold (claimed by you or assigned to you).",
+    "unassigned": "Tasks ready for review that nobody holds: claim one to work on it.",
+    "overdue": "Open tasks past their review deadline, and tasks raised to high priority.",
+}
 STATE_LABELS = {
     ReviewState.NOT_READY: "Not ready",
     ReviewState.READY_FOR_REVIEW: "Ready for review",
@@ -40,21 +49,31 @@ class Filters:
     show: str
     state: str | None
     course_id: str | None
+    view: str = ""
 
-    def link(self, page: int = 1) -> str:
-        params = {"show": self.show, "state": self.state or "", "course": self.course_id or ""}
+    def link(self, page: int = 1, view: str | None = None) -> str:
+        """This list's address, on another page or (with the same filters) in another view."""
+        params = {
+            "show": self.show,
+            "state": self.state or "",
+            "course": self.course_id or "",
+            "view": self.view if view is None else view,
+        }
         params = {name: value for name, value in params.items() if value}
         if page > 1:
             params["page"] = str(page)
         return f"{ROOT}/tasks" + (f"?{urlencode(params)}" if params else "")
 
 
-def parse_filters(show: str, state: str, course: str) -> Filters:
+def parse_filters(show: str, state: str, course: str, view: str = "") -> Filters:
     if show not in SHOWS:
         raise Invalid(f"show must be one of {', '.join(SHOWS)}, not {show!r}")
     if state and state not in STATE_LABELS:
         raise Invalid(f"state must be one of {', '.join(STATE_LABELS)}, not {state!r}")
-    return Filters(show, state or None, course or None)
+    if view not in VIEWS:
+        named = ", ".join(name for name in VIEWS if name)
+        raise Invalid(f"view must be one of {named} (or none for every task), not {view!r}")
+    return Filters(show, state or None, course or None, view)
 
 
 @dataclass(frozen=True)
@@ -65,18 +84,16 @@ class QueueRow:
     lesson_title: str | None
 
 
-def load_queue(session: Session, org_id: str, filters: Filters, page: int) -> tuple[list[QueueRow], int]:
-    """One page of the queue: open tasks first, oldest first (the next to work on); then
-    completed ones, newest first. (`store.queries.list_review_tasks` sorts newest first and
-    has no names, hence this query.)"""
+def load_queue(
+    session: Session, org_id: str, filters: Filters, page: int, username: str = ""
+) -> tuple[list[QueueRow], int]:
+    """One page of the queue (in the filters' view; `username`: whose "Mine" is): open tasks
+    first, oldest first (the next to work on); then completed ones, newest first.
+    (`store.queries.list_review_tasks` sorts newest first and has no names, hence this query.)"""
     is_open = col(ReviewTask.state).in_(queries.OPEN_STATES)
-    conditions = [ReviewTask.org_id == org_id]
-    if filters.show != "all":
-        conditions.append(is_open if filters.show == "open" else ~is_open)
-    if filters.state:
-        conditions.append(ReviewTask.state == filters.state)
-    if filters.course_id:
-        conditions.append(ReviewTask.course_id == filters.course_id)
+    conditions = _filtered(org_id, filters)
+    if filters.view:
+        conditions.append(_in_view(filters.view, username))
     total = session.exec(select(func.count()).select_from(ReviewTask).where(*conditions)).one()
     statement = (
         _with_names(select(ReviewTask, Learner.name, Course.title, Lesson.title))
@@ -91,6 +108,46 @@ def load_queue(session: Session, org_id: str, filters: Filters, page: int) -> tu
         .offset((page - 1) * PAGE_SIZE)
     )
     return [QueueRow(*row) for row in session.exec(statement).all()], total
+
+
+def view_counts(session: Session, org_id: str, filters: Filters, username: str) -> dict[str, int]:
+    """How many tasks each view holds under the same filters (one query)."""
+    counts = [func.count()] + [
+        func.coalesce(func.sum(case((_in_view(view, username), 1), else_=0)), 0) for view in VIEWS if view
+    ]
+    found = session.exec(select(*counts).select_from(ReviewTask).where(*_filtered(org_id, filters))).one()
+    return {view: int(count) for view, count in zip(VIEWS, found, strict=True)}
+
+
+def _filtered(org_id: str, filters: Filters) -> list[Any]:
+    """The conditions of the filters (show, state, course), whatever the view."""
+    is_open = col(ReviewTask.state).in_(queries.OPEN_STATES)
+    conditions: list[Any] = [ReviewTask.org_id == org_id]
+    if filters.show != "all":
+        conditions.append(is_open if filters.show == "open" else ~is_open)
+    if filters.state:
+        conditions.append(ReviewTask.state == filters.state)
+    if filters.course_id:
+        conditions.append(ReviewTask.course_id == filters.course_id)
+    return conditions
+
+
+def _in_view(view: str, username: str) -> Any:
+    """Mine: the reviewer holds it. Unassigned: ready for review and nobody holds it. Overdue:
+    past its deadline and still open, or raised to high priority (overdue before, or the
+    reviewers disagreed)."""
+    if view == "mine":
+        return ReviewTask.assignee == username
+    if view == "unassigned":
+        return and_(ReviewTask.state == ReviewState.READY_FOR_REVIEW, col(ReviewTask.assignee).is_(None))
+    is_open = col(ReviewTask.state).in_(queries.OPEN_STATES)
+    return or_(and_(is_open, col(ReviewTask.due_at) <= utcnow()), ReviewTask.priority == "high")
+
+
+def overdue(task: ReviewTask, now: datetime | None = None) -> bool:
+    """Still open and past its review deadline."""
+    due = task.due_at
+    return due is not None and task.state in queries.OPEN_STATES and due <= (now or utcnow())
 
 
 def _with_names(statement: Any) -> Any:

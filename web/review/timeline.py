@@ -59,7 +59,40 @@ TOLD: dict[StepEvent, Callable[[dict[str, Any]], Told]] = {
         str(detail.get("reason") or "ProctorFree refused to close it"),
         "problem",
     ),
+    E.CLAIMED: lambda detail: (
+        f"Claimed by {detail.get('reviewer', 'a reviewer')}",
+        _assigned_by(detail),
+        "done",
+    ),
+    E.RELEASED: lambda detail: (
+        f"Released by {detail.get('reviewer', 'its reviewer')}",
+        RELEASE_WHY.get(str(detail.get("why")), ""),
+        "done",
+    ),
+    E.REVIEWED: lambda detail: (
+        f"First review: {'pass' if detail.get('decision') == 'pass' else 'fail'}",
+        f"by {detail.get('reviewer', 'a reviewer')}; a second reviewer must agree",
+        "wait",
+    ),
+    E.ESCALATED: lambda detail: (
+        "Escalated",
+        "the reviewers disagreed" if detail.get("why") == "disagreement" else "not decided by its deadline",
+        "problem",
+    ),
 }
+
+RELEASE_WHY = {
+    "released": "let go by its reviewer",
+    "timed out": "the claim ran out of time",
+    "reassigned": "given to another reviewer",
+    "reviewed": "after their review",
+}
+
+
+def _assigned_by(detail: dict) -> str:
+    by = detail.get("by")
+    return f"assigned by {by}" if by and by != detail.get("reviewer") else ""
+
 
 STAFF_TITLES = {"resume": "Resumed by staff", "check_now": "ProctorFree asked now"}
 
