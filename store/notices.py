@@ -70,8 +70,11 @@ def queue(
     }
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notice)
-    result = session.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["id"]))
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: an ORM session's INSERT answers rowcount -1 on PostgreSQL.
+    inserted = session.execute(
+        insert.values(**row).on_conflict_do_nothing(index_elements=["id"]).returning(Notice.id)
+    )
+    return inserted.first() is not None
 
 
 def on_step(

@@ -15,6 +15,7 @@ from models.statuses import AttemptStatus as S
 from tests.workflows.event_stubs import record_history
 from tests.workflows.story import attempt, since, takes_exam, until
 from tests.workflows.stubs import Stubs
+from workflows import search_attributes
 from workflows.attempt import AttemptWorkflow
 
 EIGHT_HOURS = ReviewPolicy(sla_hours=8)
@@ -68,6 +69,8 @@ async def test_a_claimed_tasks_claim_is_released_after_its_timeout(time_skipping
         await ready(h)
         reply = await h.execute_update(AttemptWorkflow.claim, claim("ana", minutes=30))
         assert reply.assignee == "ana"
+        shown = (await h.describe()).typed_search_attributes
+        assert shown.get(search_attributes.REVIEW_ASSIGNEE) == "ana"  # Temporal Web: ReviewAssignee = 'ana'
         with pytest.raises(WorkflowUpdateFailedError) as taken:
             await h.execute_update(AttemptWorkflow.claim, claim("bo"))
         assert "claimed by ana" in taken.value.cause.message
@@ -78,6 +81,7 @@ async def test_a_claimed_tasks_claim_is_released_after_its_timeout(time_skipping
         await time_skipping.sleep(timedelta(minutes=31))
         released = await until(h, lambda s: s.review_ops.assignee is None)
         assert released.review_ops.claim_expires_at is None
+        assert (await h.describe()).typed_search_attributes.get(search_attributes.REVIEW_ASSIGNEE) is None
         await h.execute_update(AttemptWorkflow.claim, claim("bo"))
         await decide(h, "pass", "bo")
         await h.result()
